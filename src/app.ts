@@ -1,0 +1,139 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Koa from 'koa';
+import type Provider from 'oidc-provider';
+import type { Config } from './config/config.js';
+import { openDatabase, type Database } from './db/database.js';
+import { migrateLatest } from './db/migrate.js';
+import { localChangeFeed, postgresChangeFeed, type ChangeFeed } from './db/notify.js';
+import { LastUsedRecorder } from './keypairs/last_used.js';
+import { KeypairService } from './keypairs/service.js';
+import { ClientCache } from './oauth/clients.js';
+import { buildProvider } from './oauth/provider.js';
+import { ResourceServerCatalog } from './resource_servers/catalog.js';
+import { systemClock, type Clock } from './shared/clock.js';
+import { createLogger, type Logger } from './shared/log.js';
+import { loadKeySet, type KeySet } from './signing/keystore.js';
+import { bootstrapFirstStart, type FirstStart } from './tenancy/bootstrap.js';
+
+export interface KeygateOptions {
+  readonly clock?: Clock;
+  readonly log?: Logger;
+  /** An already open database (tests share one); otherwise DATABASE_URL or the embedded one. */
+  readonly database?: Database;
+}
+
+export interface Keygate {
+  readonly config: Config;
+  readonly app: Koa;
+  readonly db: Database;
+  readonly keypairs: KeypairService;
+  readonly catalog: ResourceServerCatalog;
+  readonly clients: ClientCache;
+  readonly lastUsed: LastUsedRecorder;
+  readonly changes: ChangeFeed;
+  /** Set when this start created the first operator, account and environment. */
+  readonly firstStart: FirstStart | undefined;
+  readonly keySet: () => KeySet;
+  /** Node's request listener, for http.createServer or supertest. */
+  callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** Re-reads the signing keys (SIGHUP): a rotated key signs from the next request. */
+  reloadKeys(): Promise<void>;
+  /** Flushes batched writes and closes the database (when this instance opened it). */
+  close(): Promise<void>;
+}
+
+/** Paths of oidc-provider that Keygate serves; every other provider route stays unreachable. */
+const PROVIDER_PATHS = new Set(['/token', '/jwks']);
+const DISCOVERY_PATHS = new Set(['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']);
+
+/**
+ * Authorization-server metadata (RFC 8414), served at both well-known paths. Written
+ * here rather than taken from oidc-provider, whose document advertises the
+ * authorization, userinfo and session endpoints that Keygate does not serve.
+ */
+function serverMetadata(config: Config, catalog: ResourceServerCatalog): Record<string, unknown> {
+  return {
+    issuer: config.issuer,
+    token_endpoint: `${config.issuer}/token`,
+    jwks_uri: `${config.issuer}/jwks`,
+    grant_types_supported: ['client_credentials'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    response_types_supported: [],
+    scopes_supported: [...new Set(catalog.all().flatMap((server) => server.scopes.map((scope) => scope.name)))],
+    access_token_signing_alg_values_supported: [config.tokenSigningAlg],
+  };
+}
+
+/** Composes Keygate: database, migrations, first start, caches and the HTTP app. */
+export async function startKeygate(config: Config, options: KeygateOptions = {}): Promise<Keygate> {
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger(config.logLevel);
+  let keySet = await loadKeySet(config);
+  const db = options.database ?? (await openDatabase(config));
+  const ownsDatabase = options.database === undefined;
+
+  try {
+    await migrateLatest(db.knex);
+    const changes = db.embedded
+      ? localChangeFeed()
+      : await postgresChangeFeed(db.url, (sql, bindings) => db.knex.raw(sql, bindings), log);
+    const firstStart = await bootstrapFirstStart(db.knex, config, clock.now());
+    const catalog = await ResourceServerCatalog.load(db.knex, changes);
+    const clients = new ClientCache(db.knex, clock, changes);
+    const lastUsed = new LastUsedRecorder(db.knex, log);
+    lastUsed.start(config.lastUsedFlushSeconds);
+    const keypairs = new KeypairService({ db: db.knex, changes, catalog, clock });
+
+    const makeProvider = () => buildProvider({ config, keySet, catalog, clients, lastUsed, clock, log });
+    let provider: Provider = makeProvider();
+    let providerCallback = provider.callback();
+
+    const app = new Koa();
+    app.silent = true;
+    app.use(async (ctx, next) => {
+      if (ctx.method === 'GET' && DISCOVERY_PATHS.has(ctx.path)) {
+        ctx.set('Cache-Control', 'public, max-age=300');
+        ctx.body = serverMetadata(config, catalog);
+        return;
+      }
+      if (PROVIDER_PATHS.has(ctx.path)) {
+        // oidc-provider answers on the raw request, with its own RFC 6749 error bodies.
+        ctx.respond = false;
+        await providerCallback(ctx.req, ctx.res);
+        return;
+      }
+      await next();
+    });
+    app.use((ctx) => {
+      ctx.status = 404;
+      ctx.body = { error: 'not_found', error_description: `no route for ${ctx.method} ${ctx.path}` };
+    });
+
+    return {
+      config,
+      app,
+      db,
+      keypairs,
+      catalog,
+      clients,
+      lastUsed,
+      changes,
+      firstStart,
+      keySet: () => keySet,
+      callback: () => app.callback() as (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+      async reloadKeys() {
+        keySet = await loadKeySet(config);
+        provider = makeProvider();
+        providerCallback = provider.callback();
+      },
+      async close() {
+        await lastUsed.stop();
+        await changes.close();
+        if (ownsDatabase) await db.close();
+      },
+    };
+  } catch (error) {
+    if (ownsDatabase) await db.close();
+    throw error;
+  }
+}

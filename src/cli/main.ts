@@ -1,0 +1,160 @@
+import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
+import { startKeygate } from '../app.js';
+import { ConfigError, loadConfig, type Config } from '../config/config.js';
+import { openDatabase } from '../db/database.js';
+import { migrateDownAll, migrateLatest } from '../db/migrate.js';
+import { ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from '../signing/admin_token.js';
+import { loadKeySet, MAX_TOKEN_TTL_SECONDS, retireKeys, rotateKeys } from '../signing/keystore.js';
+
+const USAGE = `keygate: OAuth 2.0 client-credentials server for machine clients
+
+Usage:
+  keygate serve                          run the server (the default command)
+  keygate migrate [--down]               apply migrations (or roll all of them back)
+  keygate keys list                      list the signing keys
+  keygate keys rotate                    add a signing key; the old ones stay published
+  keygate keys retire [--max-token-ttl S]
+                                         drop keys that stopped signing over S seconds ago
+                                         (default ${MAX_TOKEN_TTL_SECONDS}, the longest token lifetime)
+  keygate admin-token --operator | --email E [--ttl S]
+                                         print an admin JWT for the admin API (default ${ADMIN_TOKEN_TTL_SECONDS} s)
+
+Configuration comes from the environment; see README.md.`;
+
+class UsageError extends Error {}
+
+async function serve(config: Config): Promise<void> {
+  const keygate = await startKeygate(config);
+  const server = createServer(keygate.callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(error.code === 'EADDRINUSE' ? new ConfigError('PORT', `port ${config.port} is already in use`) : error);
+    });
+    server.listen(config.port, resolve);
+  });
+
+  const out = (line = '') => process.stdout.write(`${line}\n`);
+  out(`Keygate listening on ${config.issuer} (${keygate.db.embedded ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
+  out(`  discovery  ${config.issuer}/.well-known/oauth-authorization-server`);
+  out(`  token      ${config.issuer}/token`);
+  out(`  jwks       ${config.issuer}/jwks`);
+  if (keygate.firstStart) {
+    const first = keygate.firstStart;
+    out();
+    out('First start: created');
+    out(`  operator user         ${first.operatorEmail}`);
+    out(`  account               ${first.accountId} (Default account)`);
+    out(`  environment           ${first.environmentId} (development)`);
+    out(`  default resource      ${first.resourceIdentifier} (scopes: ${config.defaultScopes.join(' ')})`);
+    out();
+    out('Next: in another shell, `npx keygate admin-token --operator` prints an admin token for /admin/v1.');
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    out(`${signal}: shutting down`);
+    server.close();
+    server.closeIdleConnections();
+    keygate
+      .close()
+      .then(() => process.exit(0))
+      .catch((error: Error) => {
+        process.stderr.write(`keygate: shutdown failed: ${error.message}\n`);
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    keygate
+      .reloadKeys()
+      .then(() => out(`SIGHUP: signing keys reloaded (${keygate.keySet().keys.length} published)`))
+      .catch((error: Error) => process.stderr.write(`keygate: key reload failed, keeping the old keys: ${error.message}\n`));
+  });
+}
+
+async function migrate(config: Config, down: boolean): Promise<void> {
+  const db = await openDatabase(config);
+  try {
+    const names = down ? await migrateDownAll(db.knex) : await migrateLatest(db.knex);
+    process.stdout.write(names.length ? `${down ? 'rolled back' : 'applied'}: ${names.join(', ')}\n` : 'nothing to do\n');
+  } finally {
+    await db.close();
+  }
+}
+
+async function keys(config: Config, action: string | undefined, maxTokenTtl: number): Promise<void> {
+  if (action === 'list') {
+    const keySet = await loadKeySet(config);
+    for (const key of keySet.keys) process.stdout.write(`${key.kid}  ${key.alg}  added ${new Date(key.created_at * 1000).toISOString()}\n`);
+  } else if (action === 'rotate') {
+    const added = await rotateKeys(config);
+    process.stdout.write(`added ${added.alg} key ${added.kid}; it signs after the server restarts or gets SIGHUP. Old keys stay published.\n`);
+  } else if (action === 'retire') {
+    const retired = await retireKeys(config, maxTokenTtl);
+    process.stdout.write(retired.length ? `retired: ${retired.map((key) => key.kid).join(', ')}\n` : 'no key is old enough to retire\n');
+  } else {
+    throw new UsageError('keys takes list, rotate or retire');
+  }
+}
+
+function wholeNumber(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new UsageError(`${name} takes a whole number of seconds`);
+  return Number(raw);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      down: { type: 'boolean' },
+      operator: { type: 'boolean' },
+      email: { type: 'string' },
+      ttl: { type: 'string' },
+      'max-token-ttl': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command = 'serve', subcommand] = positionals;
+  if (values.help || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const config = loadConfig();
+  switch (command) {
+    case 'serve':
+      return serve(config);
+    case 'migrate':
+      return migrate(config, values.down ?? false);
+    case 'keys':
+      return keys(config, subcommand, wholeNumber('--max-token-ttl', values['max-token-ttl'], MAX_TOKEN_TTL_SECONDS));
+    case 'admin-token': {
+      if (values.operator === (values.email !== undefined)) throw new UsageError('admin-token takes --operator or --email E');
+      const ttl = wholeNumber('--ttl', values.ttl, ADMIN_TOKEN_TTL_SECONDS);
+      if (ttl < 1 || ttl > 43_200) throw new UsageError('--ttl must be 1 to 43200 seconds');
+      const token = await mintAdminToken(config, await loadKeySet(config), values.email ?? config.operatorEmail, ttl);
+      process.stdout.write(`${token}\n`);
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  // One line, no stack: the operator needs to know which setting to fix.
+  if (error instanceof ConfigError) {
+    process.stderr.write(`keygate: ${error.message}\n`);
+  } else if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`keygate: ${(error as Error).message}\n\n${USAGE}\n`);
+  } else {
+    process.stderr.write(`keygate: ${(error as Error).message ?? String(error)}\n`);
+    if (process.env.LOG_LEVEL === 'debug') process.stderr.write(`${(error as Error).stack}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,138 @@
+import path from 'node:path';
+
+/** Signing algorithms Keygate accepts for access tokens. HS* and `none` are never offered. */
+export const SIGNING_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  /** PORT: TCP port of the HTTP server. Default 3000. */
+  readonly port: number;
+  /** ISSUER: the `iss` of every token and the base of every published URL. Default http://localhost:PORT. */
+  readonly issuer: string;
+  /** DATABASE_URL: a PostgreSQL connection string. Unset: the embedded PGlite database in DATA_DIR. */
+  readonly databaseUrl: string | undefined;
+  /** DATA_DIR: where the embedded database keeps its files. Default ./data. */
+  readonly dataDir: string;
+  /** KEYS_FILE: the private JWKS on disk, created on first start. Default keys/jwks.json. */
+  readonly keysFile: string;
+  /** KEYS_JWKS: a private JWKS given inline; when set, KEYS_FILE is neither read nor written. */
+  readonly keysJwks: string | undefined;
+  /** TOKEN_SIGNING_ALG: algorithm of new signing keys and of access tokens. Default ES256. */
+  readonly tokenSigningAlg: SigningAlg;
+  /** LOG_LEVEL: debug, info, warn, error or silent. Default info. */
+  readonly logLevel: LogLevel;
+  /** DEFAULT_RESOURCE: identifier (`aud`) of the resource server created on first start. Default ISSUER/api. */
+  readonly defaultResource: string;
+  /** DEFAULT_SCOPES: space-separated scopes of that resource server. Default "read write". */
+  readonly defaultScopes: readonly string[];
+  /** OPERATOR_EMAIL: email of the operator user created on first start. Default operator@localhost. */
+  readonly operatorEmail: string;
+  /** LAST_USED_FLUSH_SECONDS: how often batched last-used times are written. Default 5 (seconds). */
+  readonly lastUsedFlushSeconds: number;
+}
+
+/** A bad environment value: start-up prints `VARIABLE: problem` and exits 1. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function integerIn(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `expected ${min} to ${max}, got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const match = allowed.find((candidate) => candidate.toLowerCase() === raw.toLowerCase());
+  if (!match) throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got "${raw}"`);
+  return match;
+}
+
+function httpUrl(name: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `not a URL: "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, `expected an http(s) URL, got "${raw}"`);
+  }
+  if (url.search || url.hash) throw new ConfigError(name, 'must not carry a query or fragment');
+  return raw.replace(/\/+$/, '');
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const raw = nonEmpty(env, 'DATABASE_URL');
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'not a URL (expected postgres://user:password@host:port/database)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', `expected a postgres:// URL, got "${url.protocol}"`);
+  }
+  return raw;
+}
+
+/** Parses the environment once; every later reader gets the same frozen object. */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const port = integerIn(env, 'PORT', 3000, 0, 65535);
+  const issuer = httpUrl('ISSUER', nonEmpty(env, 'ISSUER') ?? `http://localhost:${port}`);
+  const defaultScopes = (nonEmpty(env, 'DEFAULT_SCOPES') ?? 'read write').split(/\s+/);
+  for (const scope of defaultScopes) {
+    if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)) throw new ConfigError('DEFAULT_SCOPES', `"${scope}" is not a valid scope token`);
+  }
+  const operatorEmail = nonEmpty(env, 'OPERATOR_EMAIL') ?? 'operator@localhost';
+  if (!/^[^@\s]+@[^@\s]+$/.test(operatorEmail)) throw new ConfigError('OPERATOR_EMAIL', `not an email address: "${operatorEmail}"`);
+
+  return Object.freeze({
+    port,
+    issuer,
+    databaseUrl: databaseUrl(env),
+    dataDir: path.resolve(cwd, nonEmpty(env, 'DATA_DIR') ?? 'data'),
+    keysFile: path.resolve(cwd, nonEmpty(env, 'KEYS_FILE') ?? 'keys/jwks.json'),
+    keysJwks: nonEmpty(env, 'KEYS_JWKS'),
+    tokenSigningAlg: oneOf(env, 'TOKEN_SIGNING_ALG', SIGNING_ALGS, 'ES256'),
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    defaultResource: httpUrlOrUrn('DEFAULT_RESOURCE', nonEmpty(env, 'DEFAULT_RESOURCE') ?? `${issuer}/api`),
+    defaultScopes: Object.freeze(defaultScopes),
+    operatorEmail: operatorEmail.toLowerCase(),
+    lastUsedFlushSeconds: integerIn(env, 'LAST_USED_FLUSH_SECONDS', 5, 1, 3600),
+  });
+}
+
+/** RFC 8707 resource indicators are absolute URIs without a fragment. */
+export function httpUrlOrUrn(name: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `not an absolute URI: "${raw}"`);
+  }
+  if (url.hash) throw new ConfigError(name, 'must not carry a fragment');
+  return raw;
+}

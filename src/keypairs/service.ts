@@ -1,0 +1,273 @@
+import type { Knex } from 'knex';
+import { appendEvent, type Actor } from '../audit/store.js';
+import type { ChangeFeed } from '../db/notify.js';
+import type { ResourceServerCatalog } from '../resource_servers/catalog.js';
+import type { Clock } from '../shared/clock.js';
+import { KeygateError, notFound, validationFailed, type FieldError } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import { generateSecret } from './secret.js';
+import {
+  deleteKeypairRow,
+  findKeypair,
+  insertKeypair,
+  insertSecret,
+  retireSecrets,
+  updateKeypairRow,
+  type Keypair,
+  type KeypairChanges,
+} from './store.js';
+
+/** Longest grace period a rotation may give the previous secret: 7 days, in seconds. */
+export const MAX_GRACE_PERIOD_SECONDS = 7 * 86_400;
+
+export type KeypairOwner = { readonly accountId: string; readonly environmentId?: undefined } | { readonly environmentId: string; readonly accountId?: undefined };
+
+export interface CreateKeypairInput {
+  readonly owner: KeypairOwner;
+  readonly name: string;
+  readonly comment?: string | undefined;
+  readonly scopes: readonly string[];
+  /** null or absent: never expires. */
+  readonly expiresAt?: Date | null | undefined;
+}
+
+export interface UpdateKeypairInput {
+  readonly name?: string | undefined;
+  readonly comment?: string | undefined;
+  readonly scopes?: readonly string[] | undefined;
+  readonly enabled?: boolean | undefined;
+  /** Kept with a disable; ignored otherwise. */
+  readonly disabledReason?: string | undefined;
+}
+
+/** A keypair with the secret that was just minted: the only time Keygate returns it. */
+export interface KeypairWithSecret {
+  readonly keypair: Keypair;
+  readonly clientSecret: string;
+}
+
+export interface KeypairServiceDeps {
+  readonly db: Knex;
+  readonly changes: ChangeFeed;
+  readonly catalog: ResourceServerCatalog;
+  readonly clock: Clock;
+}
+
+/** The fields an update audit event records, before and after. */
+const AUDITED_FIELDS = ['name', 'comment', 'scopes', 'enabled', 'disabledReason'] as const;
+
+/**
+ * Every change to keypairs goes through here: one transaction with its audit event,
+ * then a change notice so every process's client cache drops the keypair.
+ */
+export class KeypairService {
+  constructor(private readonly deps: KeypairServiceDeps) {}
+
+  async getKeypair(clientId: string): Promise<Keypair> {
+    const keypair = await findKeypair(this.deps.db, clientId);
+    if (!keypair) throw notFound('Keypair');
+    return keypair;
+  }
+
+  async createKeypair(actor: Actor, input: CreateKeypairInput): Promise<KeypairWithSecret> {
+    const now = this.deps.clock.now();
+    const errors = [
+      ...this.checkName(input.name),
+      ...this.checkComment(input.comment),
+      ...this.checkScopes(input.scopes),
+      ...(input.expiresAt && input.expiresAt.getTime() <= now.getTime() ? [{ field: 'expiresAt', message: 'must be in the future' }] : []),
+    ];
+    if (errors.length > 0) throw validationFailed(errors);
+
+    const clientId = newId('keypair');
+    const minted = generateSecret();
+    await this.deps.db.transaction(async (trx) => {
+      const owner = await this.resolveOwner(trx, input.owner);
+      await insertKeypair(trx, {
+        client_id: clientId,
+        account_id: owner.accountId,
+        environment_id: owner.environmentId,
+        name: input.name,
+        comment: input.comment ?? '',
+        scopes: uniqueScopes(input.scopes),
+        expires_at: input.expiresAt ?? null,
+        created_by: actorLabel(actor),
+        created_at: now,
+        updated_at: now,
+      });
+      await insertSecret(trx, { id: newId('secret'), client_id: clientId, secret_sha256: minted.sha256, last4: minted.last4, created_at: now });
+      await appendEvent(trx, actor, {
+        action: 'keypair.created',
+        targetType: 'keypair',
+        targetId: clientId,
+        accountId: owner.accountId,
+        environmentId: owner.environmentId,
+        after: { name: input.name, comment: input.comment ?? '', scopes: uniqueScopes(input.scopes), expiresAt: input.expiresAt?.toISOString() ?? null },
+      }, now);
+    });
+    return { keypair: await this.getKeypair(clientId), clientSecret: minted.secret };
+  }
+
+  /**
+   * Issues a new secret. The previous one keeps working for `gracePeriodSeconds`
+   * (0: it dies now); any secret older than the previous one dies now either way.
+   */
+  async rotateSecret(actor: Actor, clientId: string, gracePeriodSeconds: number): Promise<KeypairWithSecret> {
+    if (!Number.isInteger(gracePeriodSeconds) || gracePeriodSeconds < 0 || gracePeriodSeconds > MAX_GRACE_PERIOD_SECONDS) {
+      throw validationFailed([{ field: 'gracePeriodSeconds', message: `must be a whole number from 0 to ${MAX_GRACE_PERIOD_SECONDS}` }]);
+    }
+    const now = this.deps.clock.now();
+    const minted = generateSecret();
+    const previousExpiresAt = new Date(now.getTime() + gracePeriodSeconds * 1000);
+    await this.deps.db.transaction(async (trx) => {
+      const keypair = await this.lockKeypair(trx, clientId);
+      await retireSecrets(trx, clientId, previousExpiresAt, now);
+      await insertSecret(trx, { id: newId('secret'), client_id: clientId, secret_sha256: minted.sha256, last4: minted.last4, created_at: now });
+      await updateKeypairRow(trx, clientId, {}, now);
+      await appendEvent(trx, actor, {
+        action: 'keypair.rotated',
+        targetType: 'keypair',
+        targetId: clientId,
+        accountId: keypair.accountId,
+        environmentId: keypair.environmentId,
+        after: { gracePeriodSeconds, previousSecretExpiresAt: previousExpiresAt.toISOString() },
+      }, now);
+    });
+    await this.deps.changes.publish([clientId]);
+    return { keypair: await this.getKeypair(clientId), clientSecret: minted.secret };
+  }
+
+  /**
+   * Name, comment, scopes and enabled in one change. `expectedVersion` (If-Match)
+   * refuses the change when someone else changed the keypair first.
+   */
+  async updateKeypair(actor: Actor, clientId: string, input: UpdateKeypairInput, expectedVersion?: number): Promise<Keypair> {
+    const errors = [
+      ...(input.name === undefined ? [] : this.checkName(input.name)),
+      ...this.checkComment(input.comment),
+      ...(input.scopes === undefined ? [] : this.checkScopes(input.scopes)),
+      ...(input.disabledReason !== undefined && input.disabledReason.length > 500 ? [{ field: 'disabledReason', message: 'must be at most 500 characters' }] : []),
+    ];
+    if (errors.length > 0) throw validationFailed(errors);
+
+    const now = this.deps.clock.now();
+    await this.deps.db.transaction(async (trx) => {
+      const before = await this.lockKeypair(trx, clientId);
+      if (expectedVersion !== undefined && before.version !== expectedVersion) {
+        throw new KeygateError('precondition_failed', `The keypair is at version ${before.version}, not ${expectedVersion}; fetch it again.`);
+      }
+      const changes: KeypairChanges = {};
+      if (input.name !== undefined) changes.name = input.name;
+      if (input.comment !== undefined) changes.comment = input.comment;
+      if (input.scopes !== undefined) changes.scopes = uniqueScopes(input.scopes);
+      if (input.enabled === false && before.enabled) {
+        Object.assign(changes, { enabled: false, disabled_at: now, disabled_by: actorLabel(actor), disabled_reason: input.disabledReason ?? null });
+      } else if (input.enabled === true && !before.enabled) {
+        Object.assign(changes, { enabled: true, disabled_at: null, disabled_by: null, disabled_reason: null });
+      }
+      const after = { ...before, ...camelChanges(changes) };
+      const changed = AUDITED_FIELDS.filter((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]));
+      // Nothing really changes: no write, no version bump, no audit event.
+      if (changed.length === 0) return;
+
+      await updateKeypairRow(trx, clientId, changes, now);
+      await appendEvent(trx, actor, {
+        action: eventForUpdate(changes),
+        targetType: 'keypair',
+        targetId: clientId,
+        accountId: before.accountId,
+        environmentId: before.environmentId,
+        before: Object.fromEntries(changed.map((field) => [field, before[field]])),
+        after: Object.fromEntries(changed.map((field) => [field, after[field]])),
+      }, now);
+    });
+    await this.deps.changes.publish([clientId]);
+    return this.getKeypair(clientId);
+  }
+
+  disableKeypair(actor: Actor, clientId: string, reason?: string): Promise<Keypair> {
+    return this.updateKeypair(actor, clientId, { enabled: false, disabledReason: reason });
+  }
+
+  enableKeypair(actor: Actor, clientId: string): Promise<Keypair> {
+    return this.updateKeypair(actor, clientId, { enabled: true });
+  }
+
+  /** Removes the keypair and its secrets for good; the audit trail keeps its history. */
+  async deleteKeypair(actor: Actor, clientId: string): Promise<void> {
+    const now = this.deps.clock.now();
+    await this.deps.db.transaction(async (trx) => {
+      const keypair = await this.lockKeypair(trx, clientId);
+      await deleteKeypairRow(trx, clientId);
+      await appendEvent(trx, actor, {
+        action: 'keypair.deleted',
+        targetType: 'keypair',
+        targetId: clientId,
+        accountId: keypair.accountId,
+        environmentId: keypair.environmentId,
+        before: { name: keypair.name, comment: keypair.comment, scopes: keypair.scopes, enabled: keypair.enabled },
+      }, now);
+    });
+    await this.deps.changes.publish([clientId]);
+  }
+
+  private async lockKeypair(trx: Knex.Transaction, clientId: string): Promise<Keypair> {
+    const keypair = await findKeypair(trx, clientId, { forUpdate: true });
+    if (!keypair) throw notFound('Keypair');
+    return keypair;
+  }
+
+  private async resolveOwner(trx: Knex.Transaction, owner: KeypairOwner): Promise<{ accountId: string; environmentId: string | null }> {
+    if (owner.environmentId !== undefined) {
+      const environment = await trx('environments')
+        .join('accounts', 'accounts.id', 'environments.account_id')
+        .where({ 'environments.id': owner.environmentId, 'environments.status': 'active', 'accounts.status': 'active' })
+        .first<{ account_id: string } | undefined>('environments.account_id');
+      if (!environment) throw notFound('Environment');
+      return { accountId: environment.account_id, environmentId: owner.environmentId };
+    }
+    const account = await trx('accounts').where({ id: owner.accountId, status: 'active' }).first<{ id: string } | undefined>('id');
+    if (!account) throw notFound('Account');
+    return { accountId: account.id, environmentId: null };
+  }
+
+  private checkName(name: string): FieldError[] {
+    return name.trim().length >= 1 && name.length <= 100 ? [] : [{ field: 'name', message: 'must be 1 to 100 characters' }];
+  }
+
+  private checkComment(comment: string | undefined): FieldError[] {
+    return comment === undefined || comment.length <= 1000 ? [] : [{ field: 'comment', message: 'must be at most 1000 characters' }];
+  }
+
+  private checkScopes(scopes: readonly string[]): FieldError[] {
+    const unknown = scopes.filter((scope) => !this.deps.catalog.definesScope(scope));
+    return unknown.length === 0 ? [] : [{ field: 'scopes', message: `not defined by any resource server: ${unknown.join(', ')}` }];
+  }
+}
+
+function uniqueScopes(scopes: readonly string[]): string[] {
+  return [...new Set(scopes)];
+}
+
+/** created_by and disabled_by record who acted: a user id, or "system". */
+function actorLabel(actor: Actor): string {
+  return actor.id ?? actor.type;
+}
+
+function camelChanges(changes: KeypairChanges): Partial<Keypair> {
+  return {
+    ...(changes.name !== undefined && { name: changes.name }),
+    ...(changes.comment !== undefined && { comment: changes.comment }),
+    ...(changes.scopes !== undefined && { scopes: changes.scopes }),
+    ...(changes.enabled !== undefined && { enabled: changes.enabled }),
+    ...(changes.disabled_reason !== undefined && { disabledReason: changes.disabled_reason }),
+  };
+}
+
+/** A change that only flips `enabled` is recorded as enabled/disabled; anything else as updated. */
+function eventForUpdate(changes: KeypairChanges): string {
+  const onlyState = changes.name === undefined && changes.comment === undefined && changes.scopes === undefined;
+  if (onlyState && changes.enabled === false) return 'keypair.disabled';
+  if (onlyState && changes.enabled === true) return 'keypair.enabled';
+  return 'keypair.updated';
+}

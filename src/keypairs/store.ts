@@ -1,0 +1,204 @@
+import type { Knex } from 'knex';
+import { secretHint } from './secret.js';
+
+/** A keypairs row joined with its current secret's last4, as PostgreSQL returns it. */
+interface KeypairRow {
+  client_id: string;
+  account_id: string;
+  environment_id: string | null;
+  name: string;
+  comment: string;
+  scopes: string[];
+  enabled: boolean;
+  expires_at: Date | null;
+  disabled_at: Date | null;
+  disabled_by: string | null;
+  disabled_reason: string | null;
+  last_used_at: Date | null;
+  created_by: string;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+  current_last4: string | null;
+}
+
+/** A keypair as the domain sees it. It never holds a secret, only the hint. */
+export interface Keypair {
+  readonly clientId: string;
+  readonly accountId: string;
+  readonly environmentId: string | null;
+  readonly name: string;
+  readonly comment: string;
+  readonly scopes: readonly string[];
+  readonly enabled: boolean;
+  readonly expiresAt: Date | null;
+  readonly disabledAt: Date | null;
+  readonly disabledBy: string | null;
+  readonly disabledReason: string | null;
+  readonly lastUsedAt: Date | null;
+  readonly createdBy: string;
+  readonly version: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly secretHint: string | null;
+}
+
+function toKeypair(row: KeypairRow): Keypair {
+  return {
+    clientId: row.client_id,
+    accountId: row.account_id,
+    environmentId: row.environment_id,
+    name: row.name,
+    comment: row.comment,
+    scopes: row.scopes,
+    enabled: row.enabled,
+    expiresAt: row.expires_at,
+    disabledAt: row.disabled_at,
+    disabledBy: row.disabled_by,
+    disabledReason: row.disabled_reason,
+    lastUsedAt: row.last_used_at,
+    createdBy: row.created_by,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    secretHint: row.current_last4 === null ? null : secretHint(row.current_last4),
+  };
+}
+
+const CURRENT_LAST4 = `(select s.last4 from keypair_secrets s
+   where s.client_id = keypairs.client_id and s.expires_at is null
+   order by s.created_at desc limit 1) as current_last4`;
+
+function selectKeypairs(db: Knex | Knex.Transaction) {
+  return db<KeypairRow>('keypairs').select('keypairs.*', db.raw(CURRENT_LAST4));
+}
+
+export async function findKeypair(db: Knex | Knex.Transaction, clientId: string, options: { forUpdate?: boolean } = {}): Promise<Keypair | undefined> {
+  const query = selectKeypairs(db).where('keypairs.client_id', clientId);
+  if (options.forUpdate) void query.forUpdate();
+  const row = (await query.first()) as KeypairRow | undefined;
+  return row && toKeypair(row);
+}
+
+export interface NewKeypairRow {
+  client_id: string;
+  account_id: string;
+  environment_id: string | null;
+  name: string;
+  comment: string;
+  scopes: string[];
+  expires_at: Date | null;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export async function insertKeypair(trx: Knex.Transaction, row: NewKeypairRow): Promise<void> {
+  await trx('keypairs').insert(row);
+}
+
+export interface KeypairChanges {
+  name?: string;
+  comment?: string;
+  scopes?: string[];
+  enabled?: boolean;
+  disabled_at?: Date | null;
+  disabled_by?: string | null;
+  disabled_reason?: string | null;
+}
+
+/** Applies `changes`, bumps `version` and `updated_at`. */
+export async function updateKeypairRow(trx: Knex.Transaction, clientId: string, changes: KeypairChanges, now: Date): Promise<void> {
+  await trx('keypairs')
+    .where({ client_id: clientId })
+    .update({ ...changes, updated_at: now, version: trx.raw('version + 1') });
+}
+
+export async function deleteKeypairRow(trx: Knex.Transaction, clientId: string): Promise<void> {
+  await trx('keypairs').where({ client_id: clientId }).delete();
+}
+
+export interface NewSecretRow {
+  id: string;
+  client_id: string;
+  secret_sha256: Buffer;
+  last4: string;
+  created_at: Date;
+}
+
+export async function insertSecret(trx: Knex.Transaction, row: NewSecretRow): Promise<void> {
+  await trx('keypair_secrets').insert(row);
+}
+
+/**
+ * Rotation bookkeeping: the current secret is retired at `previousExpiresAt` (now for
+ * no grace), and every secret already retired before dies at once.
+ */
+export async function retireSecrets(trx: Knex.Transaction, clientId: string, previousExpiresAt: Date, now: Date): Promise<void> {
+  await trx('keypair_secrets').where({ client_id: clientId }).whereNotNull('expires_at').delete();
+  if (previousExpiresAt.getTime() <= now.getTime()) {
+    await trx('keypair_secrets').where({ client_id: clientId }).delete();
+  } else {
+    await trx('keypair_secrets').where({ client_id: clientId }).whereNull('expires_at').update({ expires_at: previousExpiresAt });
+  }
+}
+
+/** What the token endpoint needs of a keypair, fetched in one query. */
+export interface KeypairCredentials {
+  readonly clientId: string;
+  readonly accountId: string;
+  readonly environmentId: string | null;
+  readonly scopes: readonly string[];
+  readonly enabled: boolean;
+  readonly expiresAt: Date | null;
+  readonly secrets: ReadonlyArray<{ readonly sha256: Buffer; readonly expiresAt: Date | null }>;
+}
+
+interface CredentialsRow {
+  client_id: string;
+  account_id: string;
+  environment_id: string | null;
+  scopes: string[];
+  enabled: boolean;
+  expires_at: Date | null;
+  secrets: Array<{ sha256: string; expires_at: string | null }>;
+}
+
+export async function findCredentials(db: Knex, clientId: string): Promise<KeypairCredentials | undefined> {
+  const result = await db.raw<{ rows: CredentialsRow[] }>(
+    `select k.client_id, k.account_id, k.environment_id, k.scopes, k.enabled, k.expires_at,
+            coalesce(json_agg(json_build_object('sha256', encode(s.secret_sha256, 'hex'), 'expires_at', s.expires_at))
+                     filter (where s.id is not null), '[]') as secrets
+       from keypairs k
+       left join keypair_secrets s on s.client_id = k.client_id
+      where k.client_id = ?
+      group by k.client_id`,
+    [clientId],
+  );
+  const row = result.rows[0];
+  if (!row) return undefined;
+  return {
+    clientId: row.client_id,
+    accountId: row.account_id,
+    environmentId: row.environment_id,
+    scopes: row.scopes,
+    enabled: row.enabled,
+    expiresAt: row.expires_at,
+    secrets: row.secrets.map((secret) => ({
+      sha256: Buffer.from(secret.sha256, 'hex'),
+      expiresAt: secret.expires_at === null ? null : new Date(secret.expires_at),
+    })),
+  };
+}
+
+/** One UPDATE for a whole batch of last-used times; never moves a time backwards. */
+export async function writeLastUsed(db: Knex, entries: ReadonlyArray<readonly [string, Date]>): Promise<void> {
+  if (entries.length === 0) return;
+  const values = entries.map(() => '(?, ?::timestamptz)').join(', ');
+  await db.raw(
+    `update keypairs k set last_used_at = v.at
+       from (values ${values}) as v(client_id, at)
+      where k.client_id = v.client_id and (k.last_used_at is null or k.last_used_at < v.at)`,
+    entries.flatMap(([clientId, at]) => [clientId, at.toISOString()]),
+  );
+}

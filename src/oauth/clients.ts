@@ -1,0 +1,122 @@
+import type { Knex } from 'knex';
+import type Provider from 'oidc-provider';
+import { ALL, type ChangeFeed } from '../db/notify.js';
+import { digestsEqual, hashSecret, isWellFormedSecret } from '../keypairs/secret.js';
+import { findCredentials, type KeypairCredentials } from '../keypairs/store.js';
+import type { Clock } from '../shared/clock.js';
+import { hasPrefix } from '../shared/ids.js';
+
+type ProviderClient = InstanceType<Provider['Client']>;
+
+interface CachedClient {
+  readonly client: ProviderClient;
+  readonly credentials: KeypairCredentials;
+}
+
+/** Where a built oidc-provider Client keeps the keypair it was built from. */
+const CREDENTIALS = Symbol('keygate.credentials');
+
+/**
+ * Stands in for a client_secret in oidc-provider's metadata: it needs one for the
+ * secret-based auth methods, but Keygate stores only digests and checks them in
+ * compareClientSecret, so this value is never compared with anything.
+ */
+const SECRET_PLACEHOLDER = 'keygate-checks-sha256-digests';
+
+/** Enough for every active keypair of a large install; past it the oldest entries go. */
+const MAX_ENTRIES = 200_000;
+
+/**
+ * Keygate's cache of built oidc-provider clients, keyed by client_id.
+ *
+ * oidc-provider looks a dynamic client up through its adapter on every request and
+ * keeps only 100 built clients (OIDC-PROVIDER-NOTES.md); this replaces
+ * `provider.Client.find` so a keypair costs one query and one validation until it
+ * changes. Changes arrive through the change feed (LISTEN/NOTIFY across processes).
+ * Enabled/expiry are checked on every find against the clock, so an expiry needs no
+ * notice.
+ */
+export class ClientCache {
+  #entries = new Map<string, CachedClient>();
+  /** Bumped by every invalidation; a fill that raced one is not cached. */
+  #invalidations = 0;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly clock: Clock,
+    changes: ChangeFeed,
+  ) {
+    changes.subscribe((id) => this.invalidate(id));
+  }
+
+  invalidate(clientId: string): void {
+    this.#invalidations += 1;
+    if (clientId === ALL) this.#entries.clear();
+    else this.#entries.delete(clientId);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Installs the cache into a provider: client lookup and the secret check. */
+  install(provider: Provider): void {
+    const clock = this.clock;
+    const ClientClass = provider.Client;
+    ClientClass.find = async (id: string) => {
+      const entry = await this.lookup(provider, id);
+      if (!entry) return undefined;
+      const { enabled, expiresAt } = entry.credentials;
+      if (!enabled) return undefined;
+      if (expiresAt && expiresAt.getTime() <= clock.now().getTime()) return undefined;
+      return entry.client;
+    };
+    ClientClass.prototype.compareClientSecret = function compareClientSecret(this: ProviderClient, presented: string) {
+      const credentials = (this as unknown as { [CREDENTIALS]?: KeypairCredentials })[CREDENTIALS];
+      // The checksum rejects typos and foreign secrets before any hashing.
+      if (!credentials || !isWellFormedSecret(presented)) return Promise.resolve(false);
+      const digest = hashSecret(presented);
+      const now = clock.now().getTime();
+      let matches = false;
+      // Check every live digest, not just until the first match, to keep timing flat.
+      for (const secret of credentials.secrets) {
+        const live = secret.expiresAt === null || secret.expiresAt.getTime() > now;
+        matches = (digestsEqual(secret.sha256, digest) && live) || matches;
+      }
+      return Promise.resolve(matches);
+    };
+  }
+
+  /** The keypair behind a client that oidc-provider authenticated. */
+  static credentialsOf(client: unknown): KeypairCredentials | undefined {
+    return (client as { [CREDENTIALS]?: KeypairCredentials } | undefined)?.[CREDENTIALS];
+  }
+
+  private async lookup(provider: Provider, clientId: string): Promise<CachedClient | undefined> {
+    // Ids that cannot be a keypair's never reach the database.
+    if (typeof clientId !== 'string' || !hasPrefix('keypair', clientId)) return undefined;
+    const cached = this.#entries.get(clientId);
+    if (cached) return cached;
+
+    const invalidationsBefore = this.#invalidations;
+    const credentials = await findCredentials(this.db, clientId);
+    if (!credentials) return undefined;
+    // The typings hide the constructor's metadata argument; it is what addClient passes.
+    const ClientClass = provider.Client as unknown as new (metadata: Record<string, unknown>) => ProviderClient;
+    const client = new ClientClass({
+      client_id: credentials.clientId,
+      client_secret: SECRET_PLACEHOLDER,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
+    Object.defineProperty(client, CREDENTIALS, { value: credentials });
+    const entry = { client, credentials };
+    if (this.#invalidations === invalidationsBefore) {
+      if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
+      this.#entries.set(clientId, entry);
+    }
+    return entry;
+  }
+}

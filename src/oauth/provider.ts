@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config/config.js';
+import type { LastUsedRecorder } from '../keypairs/last_used.js';
+import type { ResourceServerCatalog } from '../resource_servers/catalog.js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/log.js';
+import { providerJwks, signingKey, type KeySet } from '../signing/keystore.js';
+import { StatelessAdapter } from './adapter.js';
+import { ClientCache } from './clients.js';
+
+export interface ProviderDeps {
+  readonly config: Config;
+  readonly keySet: KeySet;
+  readonly catalog: ResourceServerCatalog;
+  readonly clients: ClientCache;
+  readonly lastUsed: LastUsedRecorder;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/** Default token lifetime when a resource server names none: 300 (seconds). */
+const DEFAULT_ACCESS_TOKEN_TTL = 300;
+
+function requestedScopes(ctx: KoaContextWithOIDC): string[] {
+  const raw = ctx.oidc.params?.scope;
+  return typeof raw === 'string' && raw.trim() ? raw.trim().split(/\s+/) : [];
+}
+
+/**
+ * oidc-provider configured for one job: the client-credentials grant, JWT access
+ * tokens (RFC 9068) per resource server, clients from Keygate's keypairs.
+ */
+export function buildProvider(deps: ProviderDeps): Provider {
+  const { config, catalog, clients, keySet } = deps;
+  const signer = signingKey(keySet, config.tokenSigningAlg);
+
+  const configuration: Configuration = {
+    adapter: StatelessAdapter,
+    jwks: providerJwks(keySet) as Configuration['jwks'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
+    clientDefaults: {
+      grant_types: ['client_credentials'],
+      response_types: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: config.tokenSigningAlg,
+    },
+    responseTypes: ['none'],
+    // The cookie keys only sign cookies of flows Keygate does not serve; random is fine.
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    routes: { token: '/token', jwks: '/jwks' },
+    features: {
+      clientCredentials: { enabled: true },
+      devInteractions: { enabled: false },
+      introspection: { enabled: false },
+      revocation: { enabled: false },
+      userinfo: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
+      resourceIndicators: {
+        enabled: true,
+        // No `resource` parameter: the default resource server.
+        defaultResource: () => catalog.defaultServer?.identifier ?? config.defaultResource,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (ctx, resourceIndicator, client) => {
+          const server = catalog.byIdentifier(resourceIndicator);
+          if (!server) throw new errors.InvalidTarget('unknown resource server');
+          const credentials = ClientCache.credentialsOf(client);
+          const catalogue = new Set(server.scopes.map((scope) => scope.name));
+          const held = (credentials?.scopes ?? []).filter((scope) => catalogue.has(scope));
+          if (held.length === 0) throw new errors.InvalidTarget('the keypair holds no scope of this resource server');
+
+          // oidc-provider would drop unknown scopes silently and grant no scope when
+          // none is asked for; Keygate's contract refuses the first and grants all the
+          // keypair holds here for the second.
+          const requested = requestedScopes(ctx);
+          const refused = requested.find((scope) => !held.includes(scope));
+          if (refused !== undefined) throw new errors.InvalidScope('requested scope is not allowed', refused);
+          if (requested.length === 0) ctx.oidc.params!.scope = held.join(' ');
+
+          return {
+            audience: server.identifier,
+            scope: [...catalogue].join(' '),
+            accessTokenTTL: server.accessTokenTtl || DEFAULT_ACCESS_TOKEN_TTL,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: signer.alg, kid: signer.kid } },
+          };
+        },
+      },
+    },
+    extraTokenClaims: (ctx) => {
+      const credentials = ClientCache.credentialsOf(ctx.oidc.client);
+      if (!credentials) return undefined;
+      return {
+        account_id: credentials.accountId,
+        ...(credentials.environmentId !== null && { environment_id: credentials.environmentId }),
+      };
+    },
+    ttl: {
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? DEFAULT_ACCESS_TOKEN_TTL,
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  clients.install(provider);
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    const clientId = ctx.oidc.client?.clientId;
+    if (clientId) deps.lastUsed.record(clientId, deps.clock.now());
+  });
+  provider.on('server_error', (_ctx: unknown, error: Error) => {
+    deps.log.error('token endpoint error', { error: error.message });
+  });
+  return provider;
+}

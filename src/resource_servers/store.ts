@@ -1,0 +1,55 @@
+import type { Knex } from 'knex';
+
+export interface ScopeDefinition {
+  readonly name: string;
+  readonly description: string;
+}
+
+export interface ResourceServer {
+  readonly id: string;
+  /** The RFC 8707 resource indicator and the tokens' `aud`. */
+  readonly identifier: string;
+  readonly name: string;
+  readonly scopes: readonly ScopeDefinition[];
+  /** Seconds. */
+  readonly accessTokenTtl: number;
+  readonly isDefault: boolean;
+}
+
+interface ResourceServerRow {
+  id: string;
+  identifier: string;
+  name: string;
+  scopes: ScopeDefinition[];
+  access_token_ttl: number;
+  is_default: boolean;
+}
+
+function toResourceServer(row: ResourceServerRow): ResourceServer {
+  return {
+    id: row.id,
+    identifier: row.identifier,
+    name: row.name,
+    scopes: row.scopes,
+    accessTokenTtl: row.access_token_ttl,
+    isDefault: row.is_default,
+  };
+}
+
+export async function listResourceServers(db: Knex | Knex.Transaction): Promise<ResourceServer[]> {
+  const rows = await db<ResourceServerRow>('resource_servers').select('*').orderBy('created_at').orderBy('id');
+  return rows.map(toResourceServer);
+}
+
+export async function insertResourceServer(trx: Knex.Transaction, server: ResourceServer, now: Date): Promise<void> {
+  await trx('resource_servers').insert({
+    id: server.id,
+    identifier: server.identifier,
+    name: server.name,
+    scopes: JSON.stringify(server.scopes),
+    access_token_ttl: server.accessTokenTtl,
+    is_default: server.isDefault,
+    created_at: now,
+    updated_at: now,
+  });
+}

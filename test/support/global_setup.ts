@@ -1,0 +1,33 @@
+import type { TestProject } from 'vitest/node';
+import knexFactory from 'knex';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string;
+  }
+}
+
+let embedded: EmbeddedPostgres | undefined;
+
+/**
+ * One database for the whole run: TEST_DATABASE_URL (a real PostgreSQL, wiped
+ * first) or an in-memory PGlite served on loopback. Test files isolate their data
+ * by creating their own accounts, environments and resource servers.
+ */
+export async function setup(project: TestProject): Promise<void> {
+  let url = process.env.TEST_DATABASE_URL;
+  if (url) {
+    const knex = knexFactory({ client: 'pg', connection: url });
+    await knex.raw('drop schema public cascade; create schema public');
+    await knex.destroy();
+  } else {
+    embedded = await startEmbeddedPostgres(undefined);
+    url = embedded.url;
+  }
+  project.provide('databaseUrl', url);
+}
+
+export async function teardown(): Promise<void> {
+  await embedded?.stop();
+}

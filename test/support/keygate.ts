@@ -1,0 +1,109 @@
+import { mkdtemp } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import supertest from 'supertest';
+import { inject } from 'vitest';
+import { startKeygate, type Keygate } from '../../src/app.js';
+import type { Actor } from '../../src/audit/store.js';
+import { loadConfig } from '../../src/config/config.js';
+import type { CreateKeypairInput } from '../../src/keypairs/service.js';
+import { insertResourceServer } from '../../src/resource_servers/store.js';
+import type { Clock } from '../../src/shared/clock.js';
+import { newId } from '../../src/shared/ids.js';
+
+/** A clock tests move by hand: Keygate's expiry rules read it, nothing sleeps. */
+export class TestClock implements Clock {
+  #ms = Date.now();
+  now(): Date {
+    return new Date(this.#ms);
+  }
+  advance(seconds: number): void {
+    this.#ms += seconds * 1000;
+  }
+}
+
+export const TEST_ISSUER = 'http://keygate.test';
+export const OPERATOR: Actor = { type: 'operator', id: 'usr_test_operator' };
+
+export interface TestKeygate {
+  readonly keygate: Keygate;
+  readonly clock: TestClock;
+  readonly http: supertest.Agent;
+  readonly dir: string;
+  close(): Promise<void>;
+}
+
+/** Keygate on the run's shared database, with its own key file and a hand-moved clock. */
+export async function startTestKeygate(env: Record<string, string> = {}): Promise<TestKeygate> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'keygate-test-'));
+  const config = loadConfig({ DATABASE_URL: inject('databaseUrl'), KEYS_FILE: path.join(dir, 'jwks.json'), LOG_LEVEL: 'silent', ISSUER: TEST_ISSUER, ...env }, dir);
+  const clock = new TestClock();
+  const keygate = await startKeygate(config, { clock });
+  return { keygate, clock, http: supertest.agent(keygate.callback()), dir, close: () => keygate.close() };
+}
+
+/** Serves a Keygate on a loopback port (for clients that need a real URL, like a remote JWKS). */
+export async function listen(keygate: Keygate): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+  const server = createServer(keygate.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+export interface Tenant {
+  readonly accountId: string;
+  readonly environmentId: string;
+}
+
+/** A fresh account with one environment, so each test file's data stands apart. */
+export async function createTenant(keygate: Keygate): Promise<Tenant> {
+  const accountId = newId('account');
+  const environmentId = newId('environment');
+  await keygate.db.knex('accounts').insert({ id: accountId, name: 'Test account' });
+  await keygate.db.knex('environments').insert({ id: environmentId, account_id: accountId, name: 'test' });
+  return { accountId, environmentId };
+}
+
+/** A resource server with its own identifier and catalogue, loaded into the catalog. */
+export async function createResourceServer(keygate: Keygate, scopes: string[], accessTokenTtl = 300): Promise<string> {
+  const identifier = `https://api-${newId('resourceServer').slice(3, 11).toLowerCase()}.test/`;
+  await keygate.db.knex.transaction((trx) =>
+    insertResourceServer(trx, {
+      id: newId('resourceServer'),
+      identifier,
+      name: 'Test API',
+      scopes: scopes.map((name) => ({ name, description: name })),
+      accessTokenTtl,
+      isDefault: false,
+    }, new Date()),
+  );
+  await keygate.catalog.reload();
+  return identifier;
+}
+
+export async function createKeypair(keygate: Keygate, input: Partial<CreateKeypairInput> & Pick<CreateKeypairInput, 'owner'>) {
+  return keygate.keypairs.createKeypair(OPERATOR, { name: 'test keypair', scopes: ['read', 'write'], ...input });
+}
+
+/** POST /token with client_secret_basic (or post), returning the supertest response. */
+export function requestToken(
+  http: supertest.Agent,
+  credentials: { clientId: string; clientSecret: string },
+  params: Record<string, string> = {},
+  auth: 'basic' | 'post' = 'basic',
+) {
+  const request = http.post('/token').type('form');
+  if (auth === 'basic') {
+    return request.auth(credentials.clientId, credentials.clientSecret).send({ grant_type: 'client_credentials', ...params });
+  }
+  return request.send({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret, ...params });
+}
