@@ -42,8 +42,11 @@ export interface Keygate {
   close(): Promise<void>;
 }
 
-/** Paths of oidc-provider that Keygate serves; every other provider route stays unreachable. */
-const PROVIDER_PATHS = new Set(['/token', '/jwks']);
+/** Routes of oidc-provider that Keygate serves, with their methods; every other one stays unreachable. */
+const PROVIDER_ROUTES = new Map([
+  ['/token', ['POST']],
+  ['/jwks', ['GET', 'HEAD']],
+]);
 const DISCOVERY_PATHS = new Set(['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']);
 
 /**
@@ -96,7 +99,14 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
         ctx.body = serverMetadata(config, catalog);
         return;
       }
-      if (PROVIDER_PATHS.has(ctx.path)) {
+      const methods = PROVIDER_ROUTES.get(ctx.path);
+      if (methods && !methods.includes(ctx.method)) {
+        ctx.status = 405;
+        ctx.set('Allow', methods.join(', '));
+        ctx.body = { error: 'invalid_request', error_description: `${ctx.path} accepts ${methods.join(', ')}` };
+        return;
+      }
+      if (methods) {
         // oidc-provider answers on the raw request, with its own RFC 6749 error bodies.
         ctx.respond = false;
         await providerCallback(ctx.req, ctx.res);

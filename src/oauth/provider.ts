@@ -46,6 +46,8 @@ export function buildProvider(deps: ProviderDeps): Provider {
       id_token_signed_response_alg: config.tokenSigningAlg,
     },
     responseTypes: ['none'],
+    // No offline_access: oidc-provider would enable the refresh_token grant with it.
+    scopes: [],
     // The cookie keys only sign cookies of flows Keygate does not serve; random is fine.
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     routes: { token: '/token', jwks: '/jwks' },

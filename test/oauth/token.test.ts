@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeypair, createResourceServer, createTenant, listen, requestToken, startTestKeygate, TEST_ISSUER, type Tenant, type TestKeygate } from '../support/keygate.js';
 

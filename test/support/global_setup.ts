@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import knexFactory from 'knex';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded.js';
+import { migrateLatest } from '../../src/db/migrate.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -25,6 +26,12 @@ export async function setup(project: TestProject): Promise<void> {
     embedded = await startEmbeddedPostgres(undefined);
     url = embedded.url;
   }
+  // Migrate once before the files start: on PGlite every connection is the same
+  // backend session, so the advisory lock that serialises processes on PostgreSQL
+  // cannot serialise test files sharing one PGlite.
+  const knex = knexFactory({ client: 'pg', connection: url });
+  await migrateLatest(knex);
+  await knex.destroy();
   project.provide('databaseUrl', url);
 }
 
