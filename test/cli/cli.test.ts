@@ -1,0 +1,80 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'keygate-cli-'));
+});
+
+describe('start-up refuses bad configuration with one line and exit code 1', () => {
+  it.each([
+    [{ PORT: 'abc' }, 'keygate: PORT: expected a whole number, got "abc"'],
+    [{ PORT: '70000' }, 'keygate: PORT: expected 0 to 65535, got 70000'],
+    [{ TOKEN_SIGNING_ALG: 'HS256' }, 'keygate: TOKEN_SIGNING_ALG: expected one of ES256, RS256, PS256, EdDSA, got "HS256"'],
+    [{ LOG_LEVEL: 'loud' }, 'keygate: LOG_LEVEL: expected one of debug, info, warn, error, silent, got "loud"'],
+    [{ ISSUER: 'ftp://x' }, 'keygate: ISSUER: expected an http(s) URL, got "ftp://x"'],
+    [{ DATABASE_URL: 'mysql://x' }, 'keygate: DATABASE_URL: expected a postgres:// URL, got "mysql:"'],
+  ])('%o', async (env, line) => {
+    const result = await runCli(['serve'], { KEYS_FILE: path.join(dir, 'jwks.json'), ...env }, dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n').filter((text) => !text.startsWith('oidc-provider WARNING'))).toEqual([line]);
+  });
+
+  it('an unreachable DATABASE_URL', async () => {
+    const result = await runCli(['serve'], { KEYS_FILE: path.join(dir, 'jwks.json'), DATABASE_URL: 'postgres://keygate@127.0.0.1:1/keygate' }, dir);
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split('\n').filter((text) => !text.startsWith('oidc-provider WARNING'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^keygate: DATABASE_URL: cannot connect: .*ECONNREFUSED/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('keygate keys and admin-token', () => {
+  it('rotate adds a key, list shows both, admin-token signs with the newest', async () => {
+    const env = { KEYS_FILE: path.join(dir, 'rotation.json'), ISSUER: 'http://keygate.test' };
+    const rotated = await runCli(['keys', 'rotate'], env, dir);
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout).toMatch(/^added ES256 key (\S+);/);
+    const newKid = /added ES256 key (\S+);/.exec(rotated.stdout)![1];
+
+    const listed = await runCli(['keys', 'list'], env, dir);
+    expect(listed.stdout.trim().split('\n')).toHaveLength(2);
+    expect(listed.stdout.split('\n')[0]).toContain(newKid);
+
+    const minted = await runCli(['admin-token', '--email', 'Alice@Example.com'], env, dir);
+    expect(minted.code).toBe(0);
+    const token = minted.stdout.trim();
+    expect(decodeProtectedHeader(token).kid).toBe(newKid);
+    const stored = JSON.parse(await readFile(env.KEYS_FILE, 'utf8')) as { keys: Array<Record<string, unknown>> };
+    const publicKeys = stored.keys.map(({ d: _d, created_at: _c, ...jwk }) => jwk);
+    const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: publicKeys }), { issuer: 'http://keygate.test', audience: 'http://keygate.test/admin' });
+    expect(payload).toMatchObject({ sub: 'alice@example.com', email: 'alice@example.com' });
+    expect(payload.exp! - payload.iat!).toBe(900);
+
+    const retired = await runCli(['keys', 'retire'], env, dir);
+    expect(retired.stdout.trim()).toBe('no key is old enough to retire');
+  });
+
+  it('admin-token --operator mints a token for OPERATOR_EMAIL', async () => {
+    const env = { KEYS_FILE: path.join(dir, 'operator.json'), OPERATOR_EMAIL: 'ops@example.com' };
+    const minted = await runCli(['admin-token', '--operator', '--ttl', '60'], env, dir);
+    expect(minted.code).toBe(0);
+    const payload = JSON.parse(Buffer.from(minted.stdout.trim().split('.')[1]!, 'base64url').toString()) as Record<string, number | string>;
+    expect(payload).toMatchObject({ email: 'ops@example.com', aud: 'http://localhost:3000/admin' });
+    expect(Number(payload.exp) - Number(payload.iat)).toBe(60);
+  });
+
+  it('refuses wrong usage with a message and exit code 1', async () => {
+    const both = await runCli(['admin-token', '--operator', '--email', 'a@b.c'], { KEYS_FILE: path.join(dir, 'x.json') }, dir);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('keygate: admin-token takes --operator or --email E');
+    const unknown = await runCli(['frobnicate'], {}, dir);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('keygate: unknown command "frobnicate"');
+  });
+});

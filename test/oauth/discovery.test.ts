@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestKeygate, TEST_ISSUER, type TestKeygate } from '../support/keygate.js';
+
+let kg: TestKeygate;
+beforeAll(async () => {
+  kg = await startTestKeygate();
+});
+afterAll(() => kg.close());
+
+describe('discovery', () => {
+  it.each(['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'])('%s describes the token endpoint and JWKS', async (path) => {
+    const response = await kg.http.get(path);
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({
+      issuer: TEST_ISSUER,
+      token_endpoint: `${TEST_ISSUER}/token`,
+      jwks_uri: `${TEST_ISSUER}/jwks`,
+      grant_types_supported: ['client_credentials'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    });
+    expect(response.body.scopes_supported).toEqual(expect.arrayContaining(['read', 'write']));
+    expect(response.body).not.toHaveProperty('authorization_endpoint');
+  });
+
+  it('publishes only public keys at /jwks', async () => {
+    const response = await kg.http.get('/jwks');
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^application\/jwk-set\+json/);
+    const keys = response.body.keys as Array<Record<string, unknown>>;
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) {
+      expect(key).toMatchObject({ kid: expect.any(String), use: 'sig', alg: 'ES256' });
+      expect(key).not.toHaveProperty('d');
+    }
+  });
+});
