@@ -32,6 +32,38 @@ export interface Config {
   readonly operatorEmail: string;
   /** LAST_USED_FLUSH_SECONDS: how often batched last-used times are written. Default 5 (seconds). */
   readonly lastUsedFlushSeconds: number;
+  /** MAX_ACTIVE_KEYPAIRS: enabled keypairs one owner (an account, or one environment) may hold. Default 50. */
+  readonly maxActiveKeypairs: number;
+  /**
+   * ADMIN_TRUSTED_ISSUERS: external identity providers whose JWTs the admin API accepts,
+   * as JSON: [{"issuer": "...", "jwksUri": "...", "audience": "..."}]. Default none.
+   */
+  readonly adminTrustedIssuers: readonly TrustedIssuer[];
+}
+
+export interface TrustedIssuer {
+  readonly issuer: string;
+  readonly jwksUri: string;
+  readonly audience: string;
+}
+
+function trustedIssuers(env: Env): TrustedIssuer[] {
+  const raw = nonEmpty(env, 'ADMIN_TRUSTED_ISSUERS');
+  if (raw === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('ADMIN_TRUSTED_ISSUERS', 'not valid JSON (expected [{"issuer", "jwksUri", "audience"}])');
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError('ADMIN_TRUSTED_ISSUERS', 'expected a JSON array');
+  return parsed.map((entry: Partial<TrustedIssuer>, index) => {
+    for (const field of ['issuer', 'jwksUri', 'audience'] as const) {
+      if (typeof entry?.[field] !== 'string' || !entry[field]) throw new ConfigError('ADMIN_TRUSTED_ISSUERS', `entry ${index} needs a string "${field}"`);
+    }
+    httpUrl('ADMIN_TRUSTED_ISSUERS', entry.jwksUri!);
+    return Object.freeze({ issuer: entry.issuer!, jwksUri: entry.jwksUri!, audience: entry.audience! });
+  });
 }
 
 /** A bad environment value: start-up prints `VARIABLE: problem` and exits 1. */
@@ -122,6 +154,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     defaultScopes: Object.freeze(defaultScopes),
     operatorEmail: operatorEmail.toLowerCase(),
     lastUsedFlushSeconds: integerIn(env, 'LAST_USED_FLUSH_SECONDS', 5, 1, 3600),
+    maxActiveKeypairs: integerIn(env, 'MAX_ACTIVE_KEYPAIRS', 50, 1, 100_000),
+    adminTrustedIssuers: Object.freeze(trustedIssuers(env)),
   });
 }
 

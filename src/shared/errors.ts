@@ -1,11 +1,14 @@
 /** Every domain error code; the admin API maps each to one HTTP status in one place. */
 export type ErrorCode =
   | 'validation_failed'
+  | 'unauthenticated'
+  | 'forbidden'
   | 'not_found'
   | 'conflict'
-  | 'precondition_failed'
   | 'limit_reached'
-  | 'forbidden';
+  | 'precondition_failed'
+  | 'payload_too_large'
+  | 'unsupported_media_type';
 
 export interface FieldError {
   readonly field: string;

@@ -1,0 +1,121 @@
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { Knex } from 'knex';
+import { SIGNING_ALGS, type Config } from '../config/config.js';
+import { KeygateError } from '../shared/errors.js';
+import { adminAudience } from '../signing/admin_token.js';
+import { providerJwks, type KeySet } from '../signing/keystore.js';
+import type { Principal } from './principal.js';
+
+/** Clock skew allowed on admin tokens' exp/nbf: 5 (seconds). */
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+function unauthenticated(message: string): KeygateError {
+  return new KeygateError('unauthenticated', message);
+}
+
+interface Issuer {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly keys: () => JWTVerifyGetKey;
+}
+
+/**
+ * Turns `Authorization: Bearer <JWT>` into a Principal. Trusted: Keygate's own admin
+ * tokens (audience `<ISSUER>/admin`, signed with keys/) and the identity providers
+ * of ADMIN_TRUSTED_ISSUERS. The token's email (or, failing that, its subject as a
+ * user id) must name a user who is an operator or an admin somewhere.
+ */
+export class Authenticator {
+  readonly #issuers: Map<string, Issuer>;
+  #ownKeys: { keySet: KeySet; jwks: JWTVerifyGetKey } | undefined;
+
+  constructor(
+    private readonly db: Knex,
+    config: Pick<Config, 'issuer' | 'adminTrustedIssuers'>,
+    private readonly keySet: () => KeySet,
+  ) {
+    this.#issuers = new Map();
+    for (const trusted of config.adminTrustedIssuers) {
+      const jwks = createRemoteJWKSet(new URL(trusted.jwksUri));
+      this.#issuers.set(trusted.issuer, { issuer: trusted.issuer, audience: trusted.audience, keys: () => jwks });
+    }
+    this.#issuers.set(config.issuer, { issuer: config.issuer, audience: adminAudience(config.issuer), keys: () => this.ownKeys() });
+  }
+
+  /** Public keys of the current key set; rebuilt when SIGHUP swaps the set. */
+  private ownKeys(): JWTVerifyGetKey {
+    const keySet = this.keySet();
+    if (this.#ownKeys?.keySet !== keySet) {
+      const publicKeys = providerJwks(keySet).keys.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...rest }) => rest);
+      this.#ownKeys = { keySet, jwks: createLocalJWKSet({ keys: publicKeys }) };
+    }
+    return this.#ownKeys.jwks;
+  }
+
+  async authenticate(authorization: string | undefined): Promise<Principal> {
+    const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(authorization?.trim() ?? '');
+    if (!authorization) throw unauthenticated('An admin token is required: Authorization: Bearer <token>.');
+    if (!match) throw unauthenticated('The Authorization header must be "Bearer <token>".');
+    const token = match[1]!;
+
+    let claimedIssuer: string | undefined;
+    try {
+      claimedIssuer = decodeJwt(token).iss;
+    } catch {
+      throw unauthenticated('The token is not a JWT.');
+    }
+    const issuer = claimedIssuer === undefined ? undefined : this.#issuers.get(claimedIssuer);
+    if (!issuer) throw unauthenticated('The token comes from an issuer Keygate does not trust.');
+
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, issuer.keys(), {
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+        algorithms: [...SIGNING_ALGS],
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ['exp'],
+      }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The token has expired.');
+      if (error instanceof joseErrors.JWTClaimValidationFailed) throw unauthenticated(`The token's ${error.claim} claim is not accepted.`);
+      throw unauthenticated('The token signature is not valid.');
+    }
+    return this.principalFor(payload);
+  }
+
+  private async principalFor(payload: JWTPayload): Promise<Principal> {
+    const email = typeof payload.email === 'string' ? payload.email.toLowerCase() : undefined;
+    const query = this.db('users').select('id', 'email', 'name', 'is_operator');
+    const user = await (email !== undefined ? query.whereRaw('lower(email) = ?', [email]) : query.where({ id: payload.sub ?? '' })).first<
+      { id: string; email: string; name: string; is_operator: boolean } | undefined
+    >();
+    if (!user) throw unauthenticated('The token names no Keygate user.');
+
+    const grants = await this.db('memberships as m')
+      .leftJoin('accounts as a', 'a.id', 'm.account_id')
+      .leftJoin('environments as e', 'e.id', 'm.environment_id')
+      .leftJoin('accounts as ea', 'ea.id', 'e.account_id')
+      .where('m.user_id', user.id)
+      .select<Array<{ account_id: string | null; environment_id: string | null; environment_account_id: string | null; account_status: string | null; environment_status: string | null; environment_account_status: string | null }>>(
+        'm.account_id',
+        'm.environment_id',
+        'e.account_id as environment_account_id',
+        'a.status as account_status',
+        'e.status as environment_status',
+        'ea.status as environment_account_status',
+      );
+    const accountAdminOf = new Set<string>();
+    const environmentAdminOf = new Map<string, string>();
+    for (const grant of grants) {
+      if (grant.account_id && grant.account_status === 'active') accountAdminOf.add(grant.account_id);
+      if (grant.environment_id && grant.environment_status === 'active' && grant.environment_account_status === 'active') {
+        environmentAdminOf.set(grant.environment_id, grant.environment_account_id!);
+      }
+    }
+    if (!user.is_operator && accountAdminOf.size === 0 && environmentAdminOf.size === 0) {
+      throw unauthenticated('The user is not an admin anywhere.');
+    }
+    return { userId: user.id, email: user.email, name: user.name, isOperator: user.is_operator, accountAdminOf, environmentAdminOf };
+  }
+}

@@ -1,0 +1,33 @@
+import type { Context } from 'koa';
+import { KeygateError, validationFailed } from '../shared/errors.js';
+
+/** Largest admin request body: 64 KiB. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Reads a JSON object body. Over 64 KiB is a 413 (read no further), anything but
+ * application/json a 415, malformed JSON or a non-object a 400. An empty body is {}.
+ */
+export async function readJsonBody(ctx: Context): Promise<Record<string, unknown>> {
+  const declared = Number(ctx.get('Content-Length') || 0);
+  if (declared > MAX_BODY_BYTES) throw new KeygateError('payload_too_large', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new KeygateError('payload_too_large', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
+    chunks.push(chunk);
+  }
+  if (size === 0) return {};
+  if (!ctx.is('application/json')) throw new KeygateError('unsupported_media_type', 'Send the body as application/json.');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw validationFailed([{ field: '(body)', message: 'is not valid JSON' }]);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw validationFailed([{ field: '(body)', message: 'must be a JSON object' }]);
+  }
+  return parsed as Record<string, unknown>;
+}
