@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import type Provider from 'oidc-provider';
+import { Authenticator } from './access/authenticate.js';
+import { adminRouter } from './admin_http/router.js';
+import { AuditHistory } from './audit/query.js';
 import type { Config } from './config/config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrateLatest } from './db/migrate.js';
@@ -10,10 +13,12 @@ import { KeypairService } from './keypairs/service.js';
 import { ClientCache } from './oauth/clients.js';
 import { buildProvider } from './oauth/provider.js';
 import { ResourceServerCatalog } from './resource_servers/catalog.js';
+import { ResourceServerService } from './resource_servers/service.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/log.js';
 import { loadKeySet, type KeySet } from './signing/keystore.js';
 import { bootstrapFirstStart, type FirstStart } from './tenancy/bootstrap.js';
+import { TenancyService } from './tenancy/service.js';
 
 export interface KeygateOptions {
   readonly clock?: Clock;
@@ -27,6 +32,7 @@ export interface Keygate {
   readonly app: Koa;
   readonly db: Database;
   readonly keypairs: KeypairService;
+  readonly tenancy: TenancyService;
   readonly catalog: ResourceServerCatalog;
   readonly clients: ClientCache;
   readonly lastUsed: LastUsedRecorder;
@@ -85,7 +91,12 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
     const clients = new ClientCache(db.knex, clock, changes);
     const lastUsed = new LastUsedRecorder(db.knex, log);
     lastUsed.start(config.lastUsedFlushSeconds);
-    const keypairs = new KeypairService({ db: db.knex, changes, catalog, clock });
+    const keypairs = new KeypairService({ db: db.knex, changes, catalog, clock, maxActiveKeypairs: config.maxActiveKeypairs });
+
+    const tenancy = new TenancyService({ db: db.knex, changes, clock });
+    const resourceServers = new ResourceServerService({ db: db.knex, changes, catalog, clock });
+    const authenticator = new Authenticator(db.knex, config, () => keySet);
+    const admin = adminRouter({ authenticator, keypairs, tenancy, resourceServers, history: new AuditHistory(db.knex), clock, log, issuer: config.issuer });
 
     const makeProvider = () => buildProvider({ config, keySet, catalog, clients, lastUsed, clock, log });
     let provider: Provider = makeProvider();
@@ -114,6 +125,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
       }
       await next();
     });
+    app.use(admin.routes());
     app.use((ctx) => {
       ctx.status = 404;
       ctx.body = { error: 'not_found', error_description: `no route for ${ctx.method} ${ctx.path}` };
@@ -124,6 +136,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
       app,
       db,
       keypairs,
+      tenancy,
       catalog,
       clients,
       lastUsed,

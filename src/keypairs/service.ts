@@ -7,14 +7,17 @@ import { KeygateError, notFound, validationFailed, type FieldError } from '../sh
 import { newId } from '../shared/ids.js';
 import { generateSecret } from './secret.js';
 import {
+  countActiveKeypairs,
   deleteKeypairRow,
   findKeypair,
   insertKeypair,
   insertSecret,
+  listKeypairs,
   retireSecrets,
   updateKeypairRow,
   type Keypair,
   type KeypairChanges,
+  type KeypairListOptions,
 } from './store.js';
 
 /** Longest grace period a rotation may give the previous secret: 7 days, in seconds. */
@@ -51,6 +54,8 @@ export interface KeypairServiceDeps {
   readonly changes: ChangeFeed;
   readonly catalog: ResourceServerCatalog;
   readonly clock: Clock;
+  /** Enabled keypairs one owner may hold (MAX_ACTIVE_KEYPAIRS). */
+  readonly maxActiveKeypairs: number;
 }
 
 /** The fields an update audit event records, before and after. */
@@ -62,6 +67,10 @@ const AUDITED_FIELDS = ['name', 'comment', 'scopes', 'enabled', 'disabledReason'
  */
 export class KeypairService {
   constructor(private readonly deps: KeypairServiceDeps) {}
+
+  listKeypairs(owner: { accountId: string; environmentId: string | null }, options: KeypairListOptions): Promise<Keypair[]> {
+    return listKeypairs(this.deps.db, owner, options);
+  }
 
   async getKeypair(clientId: string): Promise<Keypair> {
     const keypair = await findKeypair(this.deps.db, clientId);
@@ -83,6 +92,7 @@ export class KeypairService {
     const minted = generateSecret();
     await this.deps.db.transaction(async (trx) => {
       const owner = await this.resolveOwner(trx, input.owner);
+      await this.checkActiveCap(trx, owner, now);
       await insertKeypair(trx, {
         client_id: clientId,
         account_id: owner.accountId,
@@ -163,6 +173,7 @@ export class KeypairService {
       if (input.enabled === false && before.enabled) {
         Object.assign(changes, { enabled: false, disabled_at: now, disabled_by: actorLabel(actor), disabled_reason: input.disabledReason ?? null });
       } else if (input.enabled === true && !before.enabled) {
+        await this.checkActiveCap(trx, before, now);
         Object.assign(changes, { enabled: true, disabled_at: null, disabled_by: null, disabled_reason: null });
       }
       const after = { ...before, ...camelChanges(changes) };
@@ -217,16 +228,26 @@ export class KeypairService {
     return keypair;
   }
 
+  /** Refuses a keypair that would take its owner past MAX_ACTIVE_KEYPAIRS. The owner row is locked, so two creates cannot both pass. */
+  private async checkActiveCap(trx: Knex.Transaction, owner: { accountId: string; environmentId: string | null }, now: Date): Promise<void> {
+    const active = await countActiveKeypairs(trx, owner, now);
+    if (active >= this.deps.maxActiveKeypairs) {
+      const where = owner.environmentId === null ? 'this account' : 'this environment';
+      throw new KeygateError('limit_reached', `${where} already has ${active} active keypairs, the most allowed (${this.deps.maxActiveKeypairs}); disable or delete one first.`);
+    }
+  }
+
   private async resolveOwner(trx: Knex.Transaction, owner: KeypairOwner): Promise<{ accountId: string; environmentId: string | null }> {
     if (owner.environmentId !== undefined) {
       const environment = await trx('environments')
         .join('accounts', 'accounts.id', 'environments.account_id')
         .where({ 'environments.id': owner.environmentId, 'environments.status': 'active', 'accounts.status': 'active' })
+        .forUpdate()
         .first<{ account_id: string } | undefined>('environments.account_id');
       if (!environment) throw notFound('Environment');
       return { accountId: environment.account_id, environmentId: owner.environmentId };
     }
-    const account = await trx('accounts').where({ id: owner.accountId, status: 'active' }).first<{ id: string } | undefined>('id');
+    const account = await trx('accounts').where({ id: owner.accountId, status: 'active' }).forUpdate().first<{ id: string } | undefined>('id');
     if (!account) throw notFound('Account');
     return { accountId: account.id, environmentId: null };
   }
@@ -239,7 +260,8 @@ export class KeypairService {
     return comment === undefined || comment.length <= 1000 ? [] : [{ field: 'comment', message: 'must be at most 1000 characters' }];
   }
 
-  private checkScopes(scopes: readonly string[]): FieldError[] {
+  /** The checks that need the catalogue, for the edge to report together with its own. */
+  checkScopes(scopes: readonly string[]): FieldError[] {
     const unknown = scopes.filter((scope) => !this.deps.catalog.definesScope(scope));
     return unknown.length === 0 ? [] : [{ field: 'scopes', message: `not defined by any resource server: ${unknown.join(', ')}` }];
   }

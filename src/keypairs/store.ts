@@ -202,3 +202,35 @@ export async function writeLastUsed(db: Knex, entries: ReadonlyArray<readonly [s
     entries.flatMap(([clientId, at]) => [clientId, at.toISOString()]),
   );
 }
+
+export interface KeypairListOptions {
+  readonly enabled?: boolean | undefined;
+  /** Case-insensitive substring of the name. */
+  readonly q?: string | undefined;
+  readonly limit: number;
+  /** Resume after this keypair (the cursor): order is created_at, then client_id. */
+  readonly after?: { readonly createdAt: Date; readonly clientId: string } | undefined;
+}
+
+/** Keypairs of one owner: an account's own (environmentId null) or one environment's. */
+export async function listKeypairs(db: Knex, owner: { accountId: string; environmentId: string | null }, options: KeypairListOptions): Promise<Keypair[]> {
+  const query = selectKeypairs(db).where('keypairs.account_id', owner.accountId);
+  if (owner.environmentId === null) void query.whereNull('keypairs.environment_id');
+  else void query.where('keypairs.environment_id', owner.environmentId);
+  if (options.enabled !== undefined) void query.where('keypairs.enabled', options.enabled);
+  if (options.q) void query.whereRaw("keypairs.name ilike ? escape '\\'", [`%${options.q.replace(/[\\%_]/g, '\\$&')}%`]);
+  if (options.after) {
+    void query.whereRaw('(keypairs.created_at, keypairs.client_id) > (?::timestamptz, ?)', [options.after.createdAt.toISOString(), options.after.clientId]);
+  }
+  const rows = (await query.orderBy('keypairs.created_at').orderBy('keypairs.client_id').limit(options.limit)) as KeypairRow[];
+  return rows.map(toKeypair);
+}
+
+/** Enabled, unexpired keypairs of one owner: what MAX_ACTIVE_KEYPAIRS counts. */
+export async function countActiveKeypairs(trx: Knex.Transaction, owner: { accountId: string; environmentId: string | null }, now: Date): Promise<number> {
+  const query = trx('keypairs').where({ account_id: owner.accountId, enabled: true }).where((q) => void q.whereNull('expires_at').orWhere('expires_at', '>', now));
+  if (owner.environmentId === null) void query.whereNull('environment_id');
+  else void query.where('environment_id', owner.environmentId);
+  const [row] = await query.count<{ count: number }[]>({ count: '*' });
+  return Number(row?.count ?? 0);
+}

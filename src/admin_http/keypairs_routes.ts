@@ -1,0 +1,181 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { canManageKeypairsOf } from '../access/policy.js';
+import type { AuditHistory } from '../audit/query.js';
+import type { KeypairService } from '../keypairs/service.js';
+import { MAX_GRACE_PERIOD_SECONDS } from '../keypairs/service.js';
+import type { Keypair } from '../keypairs/store.js';
+import type { Clock } from '../shared/clock.js';
+import { KeygateError, validationFailed } from '../shared/errors.js';
+import type { TenancyService } from '../tenancy/service.js';
+import { readJsonBody } from './body.js';
+import { actorFor, DEFAULT_PAGE_SIZE, expectedVersion, MAX_PAGE_SIZE, parseQuery, principalOf, requireVisible, setVersionTag } from './context.js';
+import { array, boolean, dateTime, integer, nullable, optional, parseObject, query, scopeName, string, type Parser } from './schema.js';
+import { cursorDate, decodeCursor, encodeCursor, eventView, keypairView } from './views.js';
+
+/** Presets of `expiresIn`, as the product documents offer them. */
+const EXPIRY_PRESETS: Record<string, number> = { '1d': 86_400, '7d': 7 * 86_400, '30d': 30 * 86_400, '90d': 90 * 86_400 };
+/** Longest `expiresIn` in seconds: 10 years. */
+const MAX_EXPIRES_IN = 10 * 365 * 86_400;
+
+const expiresIn: Parser<number> = (value) => {
+  if (typeof value === 'string' && value in EXPIRY_PRESETS) return { ok: true, value: EXPIRY_PRESETS[value]! };
+  const seconds = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (Number.isInteger(seconds) && (seconds as number) >= 60 && (seconds as number) <= MAX_EXPIRES_IN) return { ok: true, value: seconds as number };
+  return { ok: false, message: `must be 1d, 7d, 30d, 90d or a number of seconds from 60 to ${MAX_EXPIRES_IN}` };
+};
+
+const name = string({ min: 1, max: 100, trim: true });
+const comment = string({ max: 1000 });
+const scopes = array(scopeName, { max: 100, unique: true });
+
+const CREATE_SHAPE = { name, comment: optional(comment), scopes, expiresAt: optional(nullable(dateTime)), expiresIn: optional(expiresIn) };
+const PATCH_SHAPE = { name: optional(name), comment: optional(comment), scopes: optional(scopes), enabled: optional(boolean), disabledReason: optional(string({ max: 500 })) };
+const LIST_SHAPE = { limit: optional(query.integer(1, MAX_PAGE_SIZE)), cursor: optional(query.string(500)), enabled: optional(query.boolean), q: optional(query.string(100)) };
+const EVENTS_SHAPE = {
+  limit: optional(query.integer(1, MAX_PAGE_SIZE)),
+  cursor: optional(query.string(500)),
+  action: optional(query.string(100)),
+  actor: optional(query.string(100)),
+  environment: optional(query.string(100)),
+  from: optional(dateTime),
+  to: optional(dateTime),
+};
+
+/** Reads and checks the history filters shared by the keypair and account history routes. */
+export function parseEventsQuery(ctx: Context) {
+  const params = parseQuery(ctx, EVENTS_SHAPE);
+  const cursor = decodeCursor(params.cursor, 2);
+  return {
+    filter: { action: params.action, actorId: params.actor, environmentId: params.environment, from: params.from, to: params.to },
+    page: { limit: params.limit ?? DEFAULT_PAGE_SIZE, after: cursor && { at: cursorDate(cursor[0]!), id: cursor[1]! } },
+  };
+}
+
+export function eventsPage<T extends { id: string; at: Date }>(ctx: Context, events: T[], limit: number, view: (event: T) => unknown) {
+  ctx.body = { data: events.map(view), nextCursor: events.length === limit ? encodeCursor([events.at(-1)!.at.toISOString(), events.at(-1)!.id]) : null };
+}
+
+export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: TenancyService; history: AuditHistory; clock: Clock }): Router {
+  const router = new Router();
+  const { keypairs, tenancy } = deps;
+
+  /** The keypair, if the caller may manage it; otherwise it does not exist for the caller. */
+  async function reachableKeypair(ctx: Context): Promise<Keypair> {
+    const keypair = await keypairs.getKeypair(ctx.params.clientId!).catch(() => undefined);
+    requireVisible(keypair !== undefined && canManageKeypairsOf(principalOf(ctx), keypair), 'Keypair');
+    return keypair!;
+  }
+
+  async function listFor(ctx: Context, owner: { accountId: string; environmentId: string | null }) {
+    const params = parseQuery(ctx, LIST_SHAPE);
+    const cursor = decodeCursor(params.cursor, 2);
+    const limit = params.limit ?? DEFAULT_PAGE_SIZE;
+    const page = await keypairs.listKeypairs(owner, { enabled: params.enabled, q: params.q, limit, after: cursor && { createdAt: cursorDate(cursor[0]!), clientId: cursor[1]! } });
+    const last = page.at(-1);
+    ctx.body = { data: page.map(keypairView), nextCursor: page.length === limit && last ? encodeCursor([last.createdAt.toISOString(), last.clientId]) : null };
+  }
+
+  /** Parses against `shape`; a failure also lists unknown scopes, so one answer names every bad field. */
+  function parseWithScopes<S extends Record<string, Parser<unknown>>>(input: Record<string, unknown>, shape: S) {
+    try {
+      return parseObject(input, shape);
+    } catch (error) {
+      const scopes = input.scopes;
+      if (error instanceof KeygateError && Array.isArray(scopes) && scopes.every((scope) => typeof scope === 'string')) {
+        const fieldErrors = error.details.errors ?? [];
+        if (!fieldErrors.some((fieldError) => fieldError.field === 'scopes')) {
+          throw validationFailed([...fieldErrors, ...keypairs.checkScopes(scopes as string[])]);
+        }
+      }
+      throw error;
+    }
+  }
+
+  async function createFor(ctx: Context, owner: { accountId: string } | { environmentId: string }) {
+    const body = parseWithScopes(await readJsonBody(ctx), CREATE_SHAPE);
+    if (body.expiresAt !== undefined && body.expiresIn !== undefined) {
+      throw validationFailed([{ field: 'expiresIn', message: 'give expiresAt or expiresIn, not both' }]);
+    }
+    const expiresAt = body.expiresIn !== undefined ? new Date(deps.clock.now().getTime() + body.expiresIn * 1000) : body.expiresAt;
+    const created = await keypairs.createKeypair(actorFor(ctx), { owner, name: body.name, comment: body.comment, scopes: body.scopes, expiresAt });
+    ctx.status = 201;
+    ctx.set('Location', `/admin/v1/keypairs/${created.keypair.clientId}`);
+    ctx.set('Cache-Control', 'no-store');
+    setVersionTag(ctx, created.keypair.version);
+    ctx.body = { ...keypairView(created.keypair), clientSecret: created.clientSecret };
+  }
+
+  async function accountOwner(ctx: Context) {
+    const account = await tenancy.findAccount(ctx.params.accountId!);
+    requireVisible(account?.status === 'active' && canManageKeypairsOf(principalOf(ctx), { accountId: account.id, environmentId: null }), 'Account');
+    return { accountId: account!.id };
+  }
+
+  async function environmentOwner(ctx: Context) {
+    const environment = await tenancy.findEnvironment(ctx.params.environmentId!);
+    const account = environment && (await tenancy.findAccount(environment.accountId));
+    requireVisible(
+      environment?.status === 'active' && account?.status === 'active' && canManageKeypairsOf(principalOf(ctx), { accountId: environment.accountId, environmentId: environment.id }),
+      'Environment',
+    );
+    return { accountId: environment!.accountId, environmentId: environment!.id };
+  }
+
+  router.get('/accounts/:accountId/keypairs', async (ctx) => listFor(ctx, { ...(await accountOwner(ctx)), environmentId: null }));
+  router.post('/accounts/:accountId/keypairs', async (ctx) => createFor(ctx, await accountOwner(ctx)));
+  router.get('/environments/:environmentId/keypairs', async (ctx) => listFor(ctx, await environmentOwner(ctx)));
+  router.post('/environments/:environmentId/keypairs', async (ctx) => createFor(ctx, { environmentId: (await environmentOwner(ctx)).environmentId }));
+
+  router.get('/keypairs/:clientId', async (ctx) => {
+    const keypair = await reachableKeypair(ctx);
+    setVersionTag(ctx, keypair.version);
+    ctx.body = keypairView(keypair);
+  });
+
+  router.patch('/keypairs/:clientId', async (ctx) => {
+    const keypair = await reachableKeypair(ctx);
+    const version = expectedVersion(ctx);
+    const body = parseWithScopes(await readJsonBody(ctx), PATCH_SHAPE);
+    if (body.disabledReason !== undefined && body.enabled !== false) {
+      throw validationFailed([{ field: 'disabledReason', message: 'goes with "enabled": false' }]);
+    }
+    const updated = await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, body, version);
+    setVersionTag(ctx, updated.version);
+    ctx.body = keypairView(updated);
+  });
+
+  router.post('/keypairs/:clientId/rotate', async (ctx) => {
+    const keypair = await reachableKeypair(ctx);
+    const body = parseObject(await readJsonBody(ctx), { gracePeriodSeconds: optional(integer(0, MAX_GRACE_PERIOD_SECONDS)) });
+    // No grace unless asked for: a rotation after a leak must not keep the leaked secret alive by default.
+    const rotated = await keypairs.rotateSecret(actorFor(ctx), keypair.clientId, body.gracePeriodSeconds ?? 0);
+    ctx.set('Cache-Control', 'no-store');
+    setVersionTag(ctx, rotated.keypair.version);
+    ctx.body = { ...keypairView(rotated.keypair), clientSecret: rotated.clientSecret };
+  });
+
+  router.delete('/keypairs/:clientId', async (ctx) => {
+    const keypair = await reachableKeypair(ctx);
+    await keypairs.deleteKeypair(actorFor(ctx), keypair.clientId);
+    ctx.status = 204;
+  });
+
+  router.get('/keypairs/:clientId/events', async (ctx) => {
+    const { clientId } = ctx.params;
+    // A deleted keypair's history stays readable to whoever can reach its owner.
+    const keypair = await keypairs.getKeypair(clientId!).catch(() => undefined);
+    const owner = keypair ?? (await ownerFromHistory(deps, clientId!));
+    requireVisible(owner !== undefined && canManageKeypairsOf(principalOf(ctx), owner), 'Keypair');
+    const { filter, page } = parseEventsQuery(ctx);
+    const events = await deps.history.list({ ...filter, targetId: clientId }, page);
+    eventsPage(ctx, events, page.limit, eventView);
+  });
+
+  return router;
+}
+
+async function ownerFromHistory(deps: { history: AuditHistory }, clientId: string) {
+  const [created] = await deps.history.list({ targetId: clientId, action: 'keypair.created' }, { limit: 1 });
+  return created?.accountId ? { accountId: created.accountId, environmentId: created.environmentId } : undefined;
+}

@@ -1,0 +1,56 @@
+import Router from '@koa/router';
+import type { Authenticator } from '../access/authenticate.js';
+import type { AuditHistory } from '../audit/query.js';
+import type { KeypairService } from '../keypairs/service.js';
+import type { ResourceServerService } from '../resource_servers/service.js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/log.js';
+import type { TenancyService } from '../tenancy/service.js';
+import { actorOf } from '../access/principal.js';
+import type { AdminState } from './context.js';
+import { keypairRoutes } from './keypairs_routes.js';
+import { openApiDocument } from './openapi.js';
+import { problemMiddleware } from './problem.js';
+import { resourceServerRoutes } from './resource_servers_routes.js';
+import { tenancyRoutes } from './tenancy_routes.js';
+
+export interface AdminDeps {
+  readonly authenticator: Authenticator;
+  readonly keypairs: KeypairService;
+  readonly tenancy: TenancyService;
+  readonly resourceServers: ResourceServerService;
+  readonly history: AuditHistory;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly issuer: string;
+}
+
+/** `/admin/v1`: JSON, Bearer admin tokens, problem+json errors. */
+export function adminRouter(deps: AdminDeps): Router {
+  const router = new Router({ prefix: '/admin/v1' });
+  router.use(problemMiddleware(deps.log));
+
+  // The API reference is public: it describes, it reveals nothing.
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = openApiDocument(deps.issuer);
+  });
+
+  router.use(async (ctx, next) => {
+    if (ctx.path === '/admin/v1/openapi.json') return next();
+    const principal = await deps.authenticator.authenticate(ctx.get('Authorization') || undefined);
+    const state = ctx.state as AdminState;
+    state.principal = principal;
+    state.actor = actorOf(principal, { ip: ctx.ip, userAgent: ctx.get('User-Agent') || undefined });
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  });
+
+  for (const child of [keypairRoutes(deps), tenancyRoutes(deps), resourceServerRoutes(deps)]) {
+    router.use(child.routes(), child.allowedMethods());
+  }
+  // Anything else under the prefix: a problem+json 404 rather than Koa's plain text.
+  router.all('/{*rest}', (ctx) => {
+    ctx.status = 404;
+  });
+  return router;
+}

@@ -1,0 +1,70 @@
+import type { AuditEventView } from '../audit/query.js';
+import type { Keypair } from '../keypairs/store.js';
+import type { ResourceServer } from '../resource_servers/store.js';
+import { validationFailed } from '../shared/errors.js';
+import type { Account, Environment, Membership, User } from '../tenancy/service.js';
+
+const iso = (date: Date | null) => (date === null ? null : date.toISOString());
+
+/** A keypair as the admin API shows it: never a secret, only its hint. */
+export function keypairView(keypair: Keypair) {
+  return {
+    clientId: keypair.clientId,
+    name: keypair.name,
+    comment: keypair.comment,
+    scopes: keypair.scopes,
+    enabled: keypair.enabled,
+    disabledReason: keypair.disabledReason,
+    disabledAt: iso(keypair.disabledAt),
+    secretHint: keypair.secretHint,
+    lastUsedAt: iso(keypair.lastUsedAt),
+    expiresAt: iso(keypair.expiresAt),
+    accountId: keypair.accountId,
+    environmentId: keypair.environmentId,
+    createdBy: keypair.createdBy,
+    createdAt: iso(keypair.createdAt),
+    updatedAt: iso(keypair.updatedAt),
+    version: keypair.version,
+  };
+}
+
+export const accountView = (account: Account) => ({ id: account.id, name: account.name, status: account.status, createdAt: iso(account.createdAt), updatedAt: iso(account.updatedAt) });
+
+export const environmentView = (environment: Environment) => ({ ...accountView(environment), accountId: environment.accountId });
+
+export const userView = (user: User) => ({ id: user.id, email: user.email, name: user.name, isOperator: user.isOperator, createdAt: iso(user.createdAt), updatedAt: iso(user.updatedAt) });
+
+export const membershipView = (membership: Membership) => ({ role: membership.role, accountId: membership.accountId, environmentId: membership.environmentId, createdAt: iso(membership.createdAt) });
+
+export const resourceServerView = (server: ResourceServer) => ({
+  id: server.id,
+  identifier: server.identifier,
+  name: server.name,
+  scopes: server.scopes,
+  accessTokenTtl: server.accessTokenTtl,
+  isDefault: server.isDefault,
+});
+
+export const eventView = (event: AuditEventView) => ({ ...event, at: event.at.toISOString() });
+
+/** Cursors are opaque to clients: base64url of the sort key of the last item. */
+export function encodeCursor(parts: readonly string[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined, length: number): string[] | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(parts) && parts.length === length && parts.every((part) => typeof part === 'string')) return parts as string[];
+  } catch {
+    // fall through to the validation error
+  }
+  throw validationFailed([{ field: 'cursor', message: 'is not a cursor this API returned' }]);
+}
+
+export function cursorDate(raw: string): Date {
+  const date = new Date(raw);
+  if (Number.isNaN(date.getTime())) throw validationFailed([{ field: 'cursor', message: 'is not a cursor this API returned' }]);
+  return date;
+}
