@@ -110,6 +110,7 @@ export async function up(knex: Knex): Promise<void> {
 
     CREATE TABLE audit_events (
       id              text PRIMARY KEY CHECK (id LIKE 'evt\\_%'),
+      seq             bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
       at              timestamptz NOT NULL DEFAULT now(),
       actor_type      text NOT NULL CHECK (actor_type IN ('user', 'operator', 'system')),
       actor_id        text,
@@ -124,8 +125,9 @@ export async function up(knex: Knex): Promise<void> {
       user_agent      text
     );
     COMMENT ON TABLE audit_events IS 'Credential history, append-only (a trigger refuses UPDATE and DELETE). No foreign keys: history outlives what it describes. Never holds a secret.';
-    CREATE INDEX audit_events_account_idx ON audit_events (account_id, at, id);
-    CREATE INDEX audit_events_target_idx ON audit_events (target_id, at, id);
+    COMMENT ON COLUMN audit_events.seq IS 'Insertion order: histories list newest first by seq, which stays stable when events share a timestamp.';
+    CREATE INDEX audit_events_account_idx ON audit_events (account_id, seq);
+    CREATE INDEX audit_events_target_idx ON audit_events (target_id, seq);
 
     CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { canManageKeypairsOf } from '../access/policy.js';
-import type { AuditHistory } from '../audit/query.js';
+import type { AuditEventView, AuditHistory } from '../audit/query.js';
 import type { KeypairService } from '../keypairs/service.js';
 import { MAX_GRACE_PERIOD_SECONDS } from '../keypairs/service.js';
 import type { Keypair } from '../keypairs/store.js';
@@ -45,15 +45,18 @@ const EVENTS_SHAPE = {
 /** Reads and checks the history filters shared by the keypair and account history routes. */
 export function parseEventsQuery(ctx: Context) {
   const params = parseQuery(ctx, EVENTS_SHAPE);
-  const cursor = decodeCursor(params.cursor, 2);
+  const cursor = decodeCursor(params.cursor, 1);
+  const beforeSeq = cursor && Number(cursor[0]);
+  if (beforeSeq !== undefined && !Number.isSafeInteger(beforeSeq)) throw validationFailed([{ field: 'cursor', message: 'is not a cursor this API returned' }]);
   return {
     filter: { action: params.action, actorId: params.actor, environmentId: params.environment, from: params.from, to: params.to },
-    page: { limit: params.limit ?? DEFAULT_PAGE_SIZE, after: cursor && { at: cursorDate(cursor[0]!), id: cursor[1]! } },
+    page: { limit: params.limit ?? DEFAULT_PAGE_SIZE, beforeSeq },
   };
 }
 
-export function eventsPage<T extends { id: string; at: Date }>(ctx: Context, events: T[], limit: number, view: (event: T) => unknown) {
-  ctx.body = { data: events.map(view), nextCursor: events.length === limit ? encodeCursor([events.at(-1)!.at.toISOString(), events.at(-1)!.id]) : null };
+export function eventsPage(ctx: Context, events: AuditEventView[], limit: number) {
+  const last = events.at(-1);
+  ctx.body = { data: events.map(eventView), nextCursor: events.length === limit && last ? encodeCursor([String(last.seq)]) : null };
 }
 
 export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: TenancyService; history: AuditHistory; clock: Clock }): Router {
@@ -169,7 +172,7 @@ export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: Tenancy
     requireVisible(owner !== undefined && canManageKeypairsOf(principalOf(ctx), owner), 'Keypair');
     const { filter, page } = parseEventsQuery(ctx);
     const events = await deps.history.list({ ...filter, targetId: clientId }, page);
-    eventsPage(ctx, events, page.limit, eventView);
+    eventsPage(ctx, events, page.limit);
   });
 
   return router;

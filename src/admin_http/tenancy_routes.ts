@@ -7,7 +7,7 @@ import { readJsonBody } from './body.js';
 import { actorFor, principalOf, requireAllowed, requireVisible } from './context.js';
 import { parseEventsQuery, eventsPage } from './keypairs_routes.js';
 import { boolean, optional, parseObject, string } from './schema.js';
-import { accountView, environmentView, eventView, membershipView, userView } from './views.js';
+import { accountView, environmentView, membershipView, userView } from './views.js';
 
 const name = string({ min: 1, max: 100, trim: true });
 const email = string({ min: 3, max: 254, trim: true, pattern: /^[^@\s]+@[^@\s]+$/, patternMessage: 'must be an email address' });
@@ -100,7 +100,7 @@ export function tenancyRoutes(deps: { tenancy: TenancyService; history: AuditHis
     const account = await visibleAccount(ctx);
     const { filter, page } = parseEventsQuery(ctx);
     const events = await deps.history.list({ ...filter, accountId: account.id }, page);
-    eventsPage(ctx, events, page.limit, eventView);
+    eventsPage(ctx, events, page.limit);
   });
 
   router.get('/environments/:environmentId', async (ctx) => {

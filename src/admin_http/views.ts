@@ -45,7 +45,7 @@ export const resourceServerView = (server: ResourceServer) => ({
   isDefault: server.isDefault,
 });
 
-export const eventView = (event: AuditEventView) => ({ ...event, at: event.at.toISOString() });
+export const eventView = ({ seq: _seq, ...event }: AuditEventView) => ({ ...event, at: event.at.toISOString() });
 
 /** Cursors are opaque to clients: base64url of the sort key of the last item. */
 export function encodeCursor(parts: readonly string[]): string {

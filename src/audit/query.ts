@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 
 export interface AuditEventView {
   readonly id: string;
+  /** Insertion order; the history cursor. */
+  readonly seq: number;
   readonly at: Date;
   readonly action: string;
   readonly actor: { readonly type: string; readonly id: string | null; readonly email: string | null; readonly name: string | null };
@@ -28,6 +30,7 @@ export interface AuditFilter {
 
 interface EventRow {
   id: string;
+  seq: number;
   at: Date;
   action: string;
   actor_type: string;
@@ -44,8 +47,14 @@ interface EventRow {
   user_agent: string | null;
 }
 
-/** Newest first; the cursor resumes after (at, id). */
-export async function listEvents(db: Knex, filter: AuditFilter, page: { limit: number; after?: { at: Date; id: string } | undefined }): Promise<AuditEventView[]> {
+export interface EventPage {
+  readonly limit: number;
+  /** Resume after the event with this seq (older ones follow). */
+  readonly beforeSeq?: number | undefined;
+}
+
+/** Newest first, in insertion order. */
+export async function listEvents(db: Knex, filter: AuditFilter, page: EventPage): Promise<AuditEventView[]> {
   const query = db('audit_events as e')
     .leftJoin('users as u', 'u.id', 'e.actor_id')
     .select('e.*', 'u.email as actor_email', 'u.name as actor_name');
@@ -57,10 +66,11 @@ export async function listEvents(db: Knex, filter: AuditFilter, page: { limit: n
   if (filter.environmentId !== undefined) void query.where('e.environment_id', filter.environmentId);
   if (filter.from !== undefined) void query.where('e.at', '>=', filter.from);
   if (filter.to !== undefined) void query.where('e.at', '<', filter.to);
-  if (page.after) void query.whereRaw('(e.at, e.id) < (?::timestamptz, ?)', [page.after.at.toISOString(), page.after.id]);
-  const rows = (await query.orderBy('e.at', 'desc').orderBy('e.id', 'desc').limit(page.limit)) as EventRow[];
+  if (page.beforeSeq !== undefined) void query.where('e.seq', '<', page.beforeSeq);
+  const rows = (await query.orderBy('e.seq', 'desc').limit(page.limit)) as EventRow[];
   return rows.map((row) => ({
     id: row.id,
+    seq: Number(row.seq),
     at: row.at,
     action: row.action,
     actor: { type: row.actor_type, id: row.actor_id, email: row.actor_email, name: row.actor_name },
@@ -78,7 +88,7 @@ export async function listEvents(db: Knex, filter: AuditFilter, page: { limit: n
 export class AuditHistory {
   constructor(private readonly db: Knex) {}
 
-  list(filter: AuditFilter, page: { limit: number; after?: { at: Date; id: string } | undefined }): Promise<AuditEventView[]> {
+  list(filter: AuditFilter, page: EventPage): Promise<AuditEventView[]> {
     return listEvents(this.db, filter, page);
   }
 }
