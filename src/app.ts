@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { Authenticator } from './access/authenticate.js';
-import { adminRouter } from './admin_http/router.js';
+import { adminMiddleware } from './admin_http/router.js';
 import { AuditHistory } from './audit/query.js';
 import type { Config } from './config/config.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -96,7 +96,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
     const tenancy = new TenancyService({ db: db.knex, changes, clock });
     const resourceServers = new ResourceServerService({ db: db.knex, changes, catalog, clock });
     const authenticator = new Authenticator(db.knex, config, () => keySet);
-    const admin = adminRouter({ authenticator, keypairs, tenancy, resourceServers, history: new AuditHistory(db.knex), clock, log, issuer: config.issuer });
+    const admin = adminMiddleware({ authenticator, keypairs, tenancy, resourceServers, history: new AuditHistory(db.knex), clock, log, issuer: config.issuer });
 
     const makeProvider = () => buildProvider({ config, keySet, catalog, clients, lastUsed, clock, log });
     let provider: Provider = makeProvider();
@@ -125,7 +125,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
       }
       await next();
     });
-    app.use(admin.routes());
+    app.use(admin);
     app.use((ctx) => {
       ctx.status = 404;
       ctx.body = { error: 'not_found', error_description: `no route for ${ctx.method} ${ctx.path}` };

@@ -1,4 +1,6 @@
 import Router from '@koa/router';
+import compose from 'koa-compose';
+import type { Middleware } from 'koa';
 import type { Authenticator } from '../access/authenticate.js';
 import type { AuditHistory } from '../audit/query.js';
 import type { KeypairService } from '../keypairs/service.js';
@@ -25,10 +27,23 @@ export interface AdminDeps {
   readonly issuer: string;
 }
 
+export const ADMIN_PREFIX = '/admin/v1';
+
+/**
+ * Everything under `/admin/v1`: the routes, 405 with Allow for a known path and a
+ * wrong method, and a problem+json 404 for an unknown path.
+ */
+export function adminMiddleware(deps: AdminDeps): Middleware {
+  const router = adminRouter(deps);
+  const handle = compose([problemMiddleware(deps.log), router.routes(), router.allowedMethods()] as Middleware[]);
+  // The admin API ends here: an unmatched path is its own 404, never another handler's.
+  const end = async () => undefined;
+  return (ctx, next) => (ctx.path === ADMIN_PREFIX || ctx.path.startsWith(`${ADMIN_PREFIX}/`) ? handle(ctx, end) : next());
+}
+
 /** `/admin/v1`: JSON, Bearer admin tokens, problem+json errors. */
 export function adminRouter(deps: AdminDeps): Router {
-  const router = new Router({ prefix: '/admin/v1' });
-  router.use(problemMiddleware(deps.log));
+  const router = new Router({ prefix: ADMIN_PREFIX });
 
   // The API reference is public: it describes, it reveals nothing.
   router.get('/openapi.json', (ctx) => {
@@ -48,9 +63,5 @@ export function adminRouter(deps: AdminDeps): Router {
   for (const child of [keypairRoutes(deps), tenancyRoutes(deps), resourceServerRoutes(deps)]) {
     router.use(child.routes(), child.allowedMethods());
   }
-  // Anything else under the prefix: a problem+json 404 rather than Koa's plain text.
-  router.all('/{*rest}', (ctx) => {
-    ctx.status = 404;
-  });
   return router;
 }
