@@ -80,18 +80,10 @@ export async function findKeypair(db: Knex | Knex.Transaction, clientId: string,
   return row && toKeypair(row);
 }
 
-export interface NewKeypairRow {
-  client_id: string;
-  account_id: string;
-  environment_id: string | null;
-  name: string;
-  comment: string;
-  scopes: string[];
-  expires_at: Date | null;
-  created_by: string;
-  created_at: Date;
-  updated_at: Date;
-}
+export type NewKeypairRow = Pick<
+  KeypairRow,
+  'client_id' | 'account_id' | 'environment_id' | 'name' | 'comment' | 'scopes' | 'expires_at' | 'created_by' | 'created_at' | 'updated_at'
+>;
 
 export async function insertKeypair(trx: Knex.Transaction, row: NewKeypairRow): Promise<void> {
   await trx('keypairs').insert(row);
