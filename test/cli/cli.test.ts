@@ -78,3 +78,17 @@ describe('keygate keys and admin-token', () => {
     expect(unknown.stderr).toContain('keygate: unknown command "frobnicate"');
   });
 });
+
+describe('keygate migrate', () => {
+  it('applies the migrations to the embedded database, and rolls them back with --down', async () => {
+    const env = { DATA_DIR: path.join(dir, 'migrate-data'), KEYS_FILE: path.join(dir, 'migrate.json') };
+    const up = await runCli(['migrate'], env, dir);
+    expect(up.code).toBe(0);
+    expect(up.stdout.trim()).toBe('applied: 001_initial');
+    const again = await runCli(['migrate'], env, dir);
+    expect(again.stdout.trim()).toBe('nothing to do');
+    const down = await runCli(['migrate', '--down'], env, dir);
+    expect(down.code).toBe(0);
+    expect(down.stdout.trim()).toBe('rolled back: 001_initial');
+  });
+});
