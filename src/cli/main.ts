@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { openDatabase } from '../db/database.js';
 import { migrateDownAll, migrateLatest } from '../db/migrate.js';
 import { ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from '../signing/admin_token.js';
-import { loadKeySet, MAX_TOKEN_TTL_SECONDS, retireKeys, rotateKeys } from '../signing/keystore.js';
+import { KEY_ACTIVATION_DELAY_SECONDS, loadKeySet, MAX_TOKEN_TTL_SECONDS, retireKeys, rotateKeys } from '../signing/keystore.js';
 
 const USAGE = `keygate: OAuth 2.0 client-credentials server for machine clients
 
@@ -13,7 +13,8 @@ Usage:
   keygate serve                          run the server (the default command)
   keygate migrate [--down]               apply migrations (or roll all of them back)
   keygate keys list                      list the signing keys
-  keygate keys rotate                    add a signing key; the old ones stay published
+  keygate keys rotate [--activate-in S]  add a signing key, published at once and signing S seconds
+                                         later (default ${KEY_ACTIVATION_DELAY_SECONDS}); the old ones stay published
   keygate keys retire [--max-token-ttl S]
                                          drop keys that stopped signing over S seconds ago
                                          (default ${MAX_TOKEN_TTL_SECONDS}, the longest token lifetime)
@@ -86,13 +87,17 @@ async function migrate(config: Config, down: boolean): Promise<void> {
   }
 }
 
-async function keys(config: Config, action: string | undefined, maxTokenTtl: number): Promise<void> {
+async function keys(config: Config, action: string | undefined, maxTokenTtl: number, activateIn: number): Promise<void> {
   if (action === 'list') {
     const keySet = await loadKeySet(config);
-    for (const key of keySet.keys) process.stdout.write(`${key.kid}  ${key.alg}  added ${new Date(key.created_at * 1000).toISOString()}\n`);
+    for (const key of keySet.keys) {
+      const signsFrom = new Date((key.signs_from ?? key.created_at) * 1000).toISOString();
+      process.stdout.write(`${key.kid}  ${key.alg}  added ${new Date(key.created_at * 1000).toISOString()}  signs from ${signsFrom}\n`);
+    }
   } else if (action === 'rotate') {
-    const added = await rotateKeys(config);
-    process.stdout.write(`added ${added.alg} key ${added.kid}; it signs after the server restarts or gets SIGHUP. Old keys stay published.\n`);
+    const added = await rotateKeys(config, activateIn);
+    const signsFrom = new Date((added.signs_from ?? added.created_at) * 1000).toISOString();
+    process.stdout.write(`added ${added.alg} key ${added.kid}; published after the server restarts or gets SIGHUP, signing from ${signsFrom}. Old keys stay published.\n`);
   } else if (action === 'retire') {
     const retired = await retireKeys(config, maxTokenTtl);
     process.stdout.write(retired.length ? `retired: ${retired.map((key) => key.kid).join(', ')}\n` : 'no key is old enough to retire\n');
@@ -117,6 +122,7 @@ async function main(argv: string[]): Promise<void> {
       email: { type: 'string' },
       ttl: { type: 'string' },
       'max-token-ttl': { type: 'string' },
+      'activate-in': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -132,7 +138,7 @@ async function main(argv: string[]): Promise<void> {
     case 'migrate':
       return migrate(config, values.down ?? false);
     case 'keys':
-      return keys(config, subcommand, wholeNumber('--max-token-ttl', values['max-token-ttl'], MAX_TOKEN_TTL_SECONDS));
+      return keys(config, subcommand, wholeNumber('--max-token-ttl', values['max-token-ttl'], MAX_TOKEN_TTL_SECONDS), wholeNumber('--activate-in', values['activate-in'], KEY_ACTIVATION_DELAY_SECONDS));
     case 'admin-token': {
       if (values.operator === (values.email !== undefined)) throw new UsageError('admin-token takes --operator or --email E');
       const ttl = wholeNumber('--ttl', values.ttl, ADMIN_TOKEN_TTL_SECONDS);

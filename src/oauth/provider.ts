@@ -33,7 +33,8 @@ function requestedScopes(ctx: KoaContextWithOIDC): string[] {
  */
 export function buildProvider(deps: ProviderDeps): Provider {
   const { config, catalog, clients, keySet } = deps;
-  const signer = signingKey(keySet, config.tokenSigningAlg);
+  // Checked against the key set on start: a set without a key of the alg fails here.
+  signingKey(keySet, config.tokenSigningAlg);
 
   const configuration: Configuration = {
     adapter: StatelessAdapter,
@@ -84,7 +85,8 @@ export function buildProvider(deps: ProviderDeps): Provider {
             scope: [...catalogue].join(' '),
             accessTokenTTL: server.accessTokenTtl || DEFAULT_ACCESS_TOKEN_TTL,
             accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: signer.alg, kid: signer.kid } },
+            // Chosen per token: a rotated key starts signing once its activation time comes.
+            jwt: { sign: { alg: config.tokenSigningAlg, kid: signingKey(keySet, config.tokenSigningAlg, Math.floor(deps.clock.now().getTime() / 1000)).kid } },
           };
         },
       },

@@ -21,8 +21,8 @@ export async function mintAdminToken(
   ttlSeconds = ADMIN_TOKEN_TTL_SECONDS,
   now = Math.floor(Date.now() / 1000),
 ): Promise<string> {
-  const key = signingKey(keySet, config.tokenSigningAlg);
-  const { created_at: _createdAt, ...jwk } = key;
+  const key = signingKey(keySet, config.tokenSigningAlg, now);
+  const { created_at: _createdAt, signs_from: _signsFrom, ...jwk } = key;
   return new SignJWT({ email: email.toLowerCase() })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .setIssuer(config.issuer)

@@ -8,9 +8,19 @@ export interface StoredKey extends JWK {
   kid: string;
   alg: SigningAlg;
   use: 'sig';
-  /** When the key was added (epoch seconds); decides when `keys retire` may drop it. */
+  /** When the key was added (epoch seconds). */
   created_at: number;
+  /**
+   * When it starts signing (epoch seconds; absent: at once). A rotated key is published
+   * first and signs later, so resource servers have fetched it before they meet it.
+   */
+  signs_from?: number;
 }
+
+/** How long a rotated key is published before it signs: 60 (seconds), twice the verifier's default JWKS cooldown. */
+export const KEY_ACTIVATION_DELAY_SECONDS = 60;
+
+const activeFrom = (key: StoredKey) => key.signs_from ?? key.created_at;
 
 /** The key set, newest key first. The newest key of the configured alg signs. */
 export interface KeySet {
@@ -85,31 +95,43 @@ export async function loadKeySet(config: Pick<Config, 'keysJwks' | 'keysFile' | 
   return keySet;
 }
 
-/** The key that signs: the newest one of the configured algorithm. */
-export function signingKey(keySet: KeySet, alg: SigningAlg): StoredKey {
-  const key = [...keySet.keys].sort((a, b) => b.created_at - a.created_at).find((candidate) => candidate.alg === alg);
-  if (!key) throw new ConfigError('TOKEN_SIGNING_ALG', `the key set holds no ${alg} key; run \`keygate keys rotate\` to add one`);
-  return key;
+/**
+ * The key that signs at `now`: the newest key of the configured algorithm whose
+ * activation has come (or, when none has yet, the oldest of that algorithm).
+ */
+export function signingKey(keySet: KeySet, alg: SigningAlg, now = Math.floor(Date.now() / 1000)): StoredKey {
+  const ofAlg = [...keySet.keys].filter((candidate) => candidate.alg === alg).sort((a, b) => activeFrom(b) - activeFrom(a));
+  if (ofAlg.length === 0) throw new ConfigError('TOKEN_SIGNING_ALG', `the key set holds no ${alg} key; run \`keygate keys rotate\` to add one`);
+  return ofAlg.find((candidate) => activeFrom(candidate) <= now) ?? ofAlg.at(-1)!;
 }
 
 /** The JWKS oidc-provider signs with: standard members only. */
 export function providerJwks(keySet: KeySet): { keys: JWK[] } {
-  return { keys: keySet.keys.map(({ created_at: _createdAt, ...jwk }) => jwk) };
+  return { keys: keySet.keys.map(({ created_at: _createdAt, signs_from: _signsFrom, ...jwk }) => jwk) };
 }
 
-/** Adds a key of `alg` in KEYS_FILE; it signs from the next start or SIGHUP, and the old keys stay published. */
-export async function rotateKeys(config: Pick<Config, 'keysJwks' | 'keysFile' | 'tokenSigningAlg'>, now = Math.floor(Date.now() / 1000)): Promise<StoredKey> {
+/**
+ * Adds a key of `alg` to KEYS_FILE. The server publishes it from the next start or
+ * SIGHUP and signs with it `activationDelay` seconds after the rotation; the old keys
+ * stay published.
+ */
+export async function rotateKeys(
+  config: Pick<Config, 'keysJwks' | 'keysFile' | 'tokenSigningAlg'>,
+  activationDelay = KEY_ACTIVATION_DELAY_SECONDS,
+  now = Math.floor(Date.now() / 1000),
+): Promise<StoredKey> {
   if (config.keysJwks !== undefined) throw new ConfigError('KEYS_JWKS', 'keys given inline cannot be rotated here; rotate them where KEYS_JWKS is managed');
   const current = await loadKeySet(config, now);
-  const added = await generateSigningKey(config.tokenSigningAlg, Math.max(now, ...current.keys.map((key) => key.created_at + 1)));
+  const createdAt = Math.max(now, ...current.keys.map((key) => key.created_at + 1));
+  const added = { ...(await generateSigningKey(config.tokenSigningAlg, createdAt)), signs_from: createdAt + activationDelay };
   await writeKeySet(config.keysFile, { keys: [added, ...current.keys] });
   return added;
 }
 
 /**
  * Drops every key that stopped signing more than `maxTokenTtl` seconds ago: no token it
- * signed can still be valid. A key stops signing when a newer key is added; the key
- * that signs now is always kept.
+ * signed can still be valid. A key stops signing when a newer key's activation comes;
+ * the key that signs now is always kept.
  */
 export async function retireKeys(
   config: Pick<Config, 'keysJwks' | 'keysFile' | 'tokenSigningAlg'>,
@@ -121,9 +143,9 @@ export async function retireKeys(
   const keep: StoredKey[] = [];
   const retired: StoredKey[] = [];
   for (const key of current.keys) {
-    const successors = current.keys.filter((other) => other.created_at > key.created_at);
-    const supersededAt = Math.min(...successors.map((other) => other.created_at));
-    const isRetirable = successors.length > 0 && now - supersededAt > maxTokenTtl && key.kid !== signingKey(current, config.tokenSigningAlg).kid;
+    const successors = current.keys.filter((other) => activeFrom(other) > activeFrom(key));
+    const supersededAt = Math.min(...successors.map(activeFrom));
+    const isRetirable = successors.length > 0 && now - supersededAt > maxTokenTtl && key.kid !== signingKey(current, config.tokenSigningAlg, now).kid;
     (isRetirable ? retired : keep).push(key);
   }
   if (retired.length > 0) await writeKeySet(config.keysFile, { keys: keep });

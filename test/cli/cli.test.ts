@@ -37,13 +37,15 @@ describe('start-up refuses bad configuration with one line and exit code 1', () 
 describe('keygate keys and admin-token', () => {
   it('rotate adds a key, list shows both, admin-token signs with the newest', async () => {
     const env = { KEYS_FILE: path.join(dir, 'rotation.json'), ISSUER: 'http://keygate.test' };
-    const rotated = await runCli(['keys', 'rotate'], env, dir);
+    const delayed = await runCli(['keys', 'rotate'], env, dir);
+    expect(delayed.stdout).toMatch(/^added ES256 key \S+; published after the server restarts or gets SIGHUP, signing from \S+Z\./);
+    const rotated = await runCli(['keys', 'rotate', '--activate-in', '0'], env, dir);
     expect(rotated.code).toBe(0);
     expect(rotated.stdout).toMatch(/^added ES256 key (\S+);/);
     const newKid = /added ES256 key (\S+);/.exec(rotated.stdout)![1];
 
     const listed = await runCli(['keys', 'list'], env, dir);
-    expect(listed.stdout.trim().split('\n')).toHaveLength(2);
+    expect(listed.stdout.trim().split('\n')).toHaveLength(3);
     expect(listed.stdout.split('\n')[0]).toContain(newKid);
 
     const minted = await runCli(['admin-token', '--email', 'Alice@Example.com'], env, dir);
@@ -51,7 +53,7 @@ describe('keygate keys and admin-token', () => {
     const token = minted.stdout.trim();
     expect(decodeProtectedHeader(token).kid).toBe(newKid);
     const stored = JSON.parse(await readFile(env.KEYS_FILE, 'utf8')) as { keys: Array<Record<string, unknown>> };
-    const publicKeys = stored.keys.map(({ d: _d, created_at: _c, ...jwk }) => jwk);
+    const publicKeys = stored.keys.map(({ d: _d, created_at: _c, signs_from: _s, ...jwk }) => jwk);
     const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: publicKeys }), { issuer: 'http://keygate.test', audience: 'http://keygate.test/admin' });
     expect(payload).toMatchObject({ sub: 'alice@example.com', email: 'alice@example.com' });
     expect(payload.exp! - payload.iat!).toBe(900);

@@ -57,24 +57,28 @@ describe('signing key rotation', () => {
     await kg.close();
   });
 
-  it('signs with the new key after a reload while tokens of the old key still verify', async () => {
+  it('publishes a rotated key at once, signs with it after its activation delay, and old tokens still verify', async () => {
     const { keypair, clientSecret } = await createKeypair(kg.keygate, { owner: { environmentId: tenant.environmentId } });
     const client = { clientId: keypair.clientId, clientSecret };
     const audience = kg.keygate.catalog.defaultServer!.identifier;
     const before = (await requestToken(kg.http, client)).body.access_token as string;
     const oldKid = decodeProtectedHeader(before).kid;
 
-    const added = await rotateKeys(kg.keygate.config);
+    const added = await rotateKeys(kg.keygate.config, 60, Math.floor(kg.clock.now().getTime() / 1000));
     await kg.keygate.reloadKeys();
+    const jwks = (await kg.http.get('/jwks')).body as { keys: Array<{ kid: string }> };
+    expect(jwks.keys.map((key) => key.kid).sort()).toEqual([oldKid, added.kid].sort());
 
+    // Published, not yet signing: resource servers get a minute to fetch it.
+    const during = (await requestToken(kg.http, client)).body.access_token as string;
+    expect(decodeProtectedHeader(during).kid).toBe(oldKid);
+    kg.clock.advance(61);
     const after = (await requestToken(kg.http, client)).body.access_token as string;
     expect(decodeProtectedHeader(after).kid).toBe(added.kid);
     expect(added.kid).not.toBe(oldKid);
 
-    const jwks = (await kg.http.get('/jwks')).body as { keys: Array<{ kid: string }> };
-    expect(jwks.keys.map((key) => key.kid).sort()).toEqual([oldKid, added.kid].sort());
     const remote = createRemoteJWKSet(new URL(`${server.url}/jwks`));
-    for (const token of [before, after]) {
+    for (const token of [before, during, after]) {
       const { payload } = await jwtVerify(token, remote, { issuer: TEST_ISSUER, audience, typ: 'at+jwt' });
       expect(payload.client_id).toBe(keypair.clientId);
     }
@@ -83,12 +87,14 @@ describe('signing key rotation', () => {
   it('retires a key only once every token it signed has expired', async () => {
     const config = kg.keygate.config;
     const keys = await loadKeySet(config);
-    const newest = Math.max(...keys.keys.map((key) => key.created_at));
-    expect(await retireKeys(config, 300, newest + 300)).toEqual([]);
-    const retired = await retireKeys(config, 300, newest + 301);
+    const newest = keys.keys.reduce((a, b) => ((a.signs_from ?? a.created_at) > (b.signs_from ?? b.created_at) ? a : b));
+    const activation = newest.signs_from ?? newest.created_at;
+    // The old key stopped signing when the new one activated; tokens live 300 s.
+    expect(await retireKeys(config, 300, activation + 300)).toEqual([]);
+    const retired = await retireKeys(config, 300, activation + 301);
     expect(retired.length).toBe(keys.keys.length - 1);
     const left = await loadKeySet(config);
-    expect(left.keys.map((key) => key.created_at)).toEqual([newest]);
+    expect(left.keys.map((key) => key.kid)).toEqual([newest.kid]);
   });
 });
 
