@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import { Authenticator } from './access/authenticate.js';
 import { adminMiddleware } from './admin_http/router.js';
 import { AuditHistory } from './audit/query.js';
@@ -12,6 +14,8 @@ import { LastUsedRecorder } from './keypairs/last_used.js';
 import { KeypairService } from './keypairs/service.js';
 import { ClientCache } from './oauth/clients.js';
 import { buildProvider } from './oauth/provider.js';
+import { Metrics } from './ops/metrics.js';
+import { opsMiddleware } from './ops/routes.js';
 import { ResourceServerCatalog } from './resource_servers/catalog.js';
 import { ResourceServerService } from './resource_servers/service.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -37,6 +41,7 @@ export interface Keygate {
   readonly clients: ClientCache;
   readonly lastUsed: LastUsedRecorder;
   readonly changes: ChangeFeed;
+  readonly metrics: Metrics;
   /** Set when this start created the first operator, account and environment. */
   readonly firstStart: FirstStart | undefined;
   readonly keySet: () => KeySet;
@@ -98,12 +103,55 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
     const authenticator = new Authenticator(db.knex, config, () => keySet);
     const admin = adminMiddleware({ authenticator, keypairs, tenancy, resourceServers, history: new AuditHistory(db.knex), clock, log, issuer: config.issuer });
 
-    const makeProvider = () => buildProvider({ config, keySet, catalog, clients, lastUsed, clock, log });
+    const metrics = new Metrics(db.knex);
+    /** The request id of each request, for lines logged where only the raw request is at hand. */
+    const requestIds = new WeakMap<IncomingMessage, string>();
+    // A label must not take any value a client sends: unknown resources count as one.
+    const resourceLabel = (ctx: KoaContextWithOIDC) => {
+      const resource = ctx.oidc?.params?.resource;
+      return typeof resource === 'string' && catalog.byIdentifier(resource) ? resource : 'unknown';
+    };
+    const makeProvider = () => {
+      const built = buildProvider({ config, keySet, catalog, clients, lastUsed, clock, log });
+      built.on('grant.success', (ctx: KoaContextWithOIDC) => metrics.tokensIssued.inc({ resource: resourceLabel(ctx) }));
+      built.on('grant.error', (ctx: KoaContextWithOIDC, error: { error?: string }) => {
+        metrics.tokensRefused.inc({ error: error.error ?? 'server_error', resource: resourceLabel(ctx) });
+      });
+      built.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
+        log.error('token endpoint error', { requestId: requestIds.get(ctx.req), error: error.message });
+      });
+      return built;
+    };
     let provider: Provider = makeProvider();
     let providerCallback = provider.callback();
 
     const app = new Koa();
     app.silent = true;
+    // Every request gets an id (the caller's X-Request-Id when it is sane), echoed back
+    // and carried by every log line about it. The access line has no query string and
+    // no headers: nothing a client sends as a credential reaches the log.
+    app.use(async (ctx, next) => {
+      const incoming = ctx.get('X-Request-Id');
+      const requestId = /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+      requestIds.set(ctx.req, requestId);
+      ctx.state.requestId = requestId;
+      ctx.set('X-Request-Id', requestId);
+      const started = performance.now();
+      try {
+        await next();
+      } finally {
+        const seconds = (performance.now() - started) / 1000;
+        const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
+        const hot = ctx.path === '/token' || ctx.path === '/jwks';
+        if (ctx.path === '/token') metrics.tokenLatency.observe(seconds);
+        const routeOf = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+        if (typeof routeOf === 'string') metrics.adminRequests.inc({ method: ctx.method, route: routeOf, status: String(status) });
+        const line = { requestId, method: ctx.method, path: ctx.path, status, ms: Math.round(seconds * 10_000) / 10 };
+        if (hot) log.debug('request', line);
+        else log.info('request', line);
+      }
+    });
+    app.use(opsMiddleware({ db: db.knex, keySet: () => keySet, metrics, metricsToken: config.metricsToken }));
     app.use(async (ctx, next) => {
       if (ctx.method === 'GET' && DISCOVERY_PATHS.has(ctx.path)) {
         ctx.set('Cache-Control', 'public, max-age=300');
@@ -141,6 +189,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
       clients,
       lastUsed,
       changes,
+      metrics,
       firstStart,
       keySet: () => keySet,
       callback: () => app.callback() as (req: IncomingMessage, res: ServerResponse) => Promise<void>,

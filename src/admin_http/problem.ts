@@ -66,7 +66,7 @@ export function problemMiddleware(log: Logger) {
         }
         return;
       }
-      log.error('admin API error', { method: ctx.method, path: ctx.path, error: (error as Error).message, stack: (error as Error).stack });
+      log.error('admin API error', { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, error: (error as Error).message, stack: (error as Error).stack });
       render(ctx, 500, 'internal_error', 'Internal error', 'Something went wrong on our side; the change was not applied.');
     }
   };

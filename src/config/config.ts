@@ -39,6 +39,10 @@ export interface Config {
    * as JSON: [{"issuer": "...", "jwksUri": "...", "audience": "..."}]. Default none.
    */
   readonly adminTrustedIssuers: readonly TrustedIssuer[];
+  /** METRICS_TOKEN: when set, GET /metrics wants `Authorization: Bearer <it>`. Default unset: open. */
+  readonly metricsToken: string | undefined;
+  /** SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight requests. Default 10 (seconds). */
+  readonly shutdownTimeoutSeconds: number;
 }
 
 export interface TrustedIssuer {
@@ -156,6 +160,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     lastUsedFlushSeconds: integerIn(env, 'LAST_USED_FLUSH_SECONDS', 5, 1, 3600),
     maxActiveKeypairs: integerIn(env, 'MAX_ACTIVE_KEYPAIRS', 50, 1, 100_000),
     adminTrustedIssuers: Object.freeze(trustedIssuers(env)),
+    metricsToken: nonEmpty(env, 'METRICS_TOKEN'),
+    shutdownTimeoutSeconds: integerIn(env, 'SHUTDOWN_TIMEOUT', 10, 0, 600),
   });
 }
 

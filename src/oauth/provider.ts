@@ -110,8 +110,5 @@ export function buildProvider(deps: ProviderDeps): Provider {
     const clientId = ctx.oidc.client?.clientId;
     if (clientId) deps.lastUsed.record(clientId, deps.clock.now());
   });
-  provider.on('server_error', (_ctx: unknown, error: Error) => {
-    deps.log.error('token endpoint error', { error: error.message });
-  });
   return provider;
 }

@@ -1,23 +1,60 @@
+import { destination as pinoDestination, pino, stdTimeFunctions, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from '../config/config.js';
-
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** A logger whose every line also carries `bindings` (a request id, say). */
+  child(bindings: Record<string, unknown>): Logger;
 }
 
 /**
- * One JSON line per event on stdout. Callers pass ids and counts, never secrets or
- * Authorization headers: nothing here can redact what it is not told about.
+ * Field names that may hold a secret or a credential, wherever they appear in a log
+ * line: pino replaces their values before the line is written. Callers still pass
+ * ids and counts only; this is the second line of defence.
  */
-export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(line)): Logger {
-  const min = RANK[level];
-  const emit = (lvl: Exclude<LogLevel, 'silent'>) => (msg: string, fields?: Record<string, unknown>) => {
-    if (RANK[lvl] < min) return;
-    write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields })}\n`);
+const REDACTED_PATHS = [
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'client_secret',
+  '*.client_secret',
+  'clientSecret',
+  '*.clientSecret',
+  'secret',
+  '*.secret',
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'access_token',
+  '*.access_token',
+];
+
+function wrap(instance: PinoLogger): Logger {
+  return {
+    debug: (msg, fields) => instance.debug(fields ?? {}, msg),
+    info: (msg, fields) => instance.info(fields ?? {}, msg),
+    warn: (msg, fields) => instance.warn(fields ?? {}, msg),
+    error: (msg, fields) => instance.error(fields ?? {}, msg),
+    child: (bindings) => wrap(instance.child(bindings)),
   };
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+}
+
+/** Structured JSON lines (pino) on stdout, or on `destination` (tests read it). */
+export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  const instance = pino(
+    {
+      level,
+      base: { service: 'keygate' },
+      timestamp: stdTimeFunctions.isoTime,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination ?? pinoDestination({ fd: 1, sync: true }),
+  );
+  return wrap(instance);
 }

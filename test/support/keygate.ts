@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/config.js';
 import type { CreateKeypairInput } from '../../src/keypairs/service.js';
 import { insertResourceServer } from '../../src/resource_servers/store.js';
 import type { Clock } from '../../src/shared/clock.js';
+import type { Logger } from '../../src/shared/log.js';
 import { newId } from '../../src/shared/ids.js';
 
 /** A clock tests move by hand: Keygate's expiry rules read it, nothing sleeps. */
@@ -36,11 +37,11 @@ export interface TestKeygate {
 }
 
 /** Keygate on the run's shared database, with its own key file and a hand-moved clock. */
-export async function startTestKeygate(env: Record<string, string> = {}): Promise<TestKeygate> {
+export async function startTestKeygate(env: Record<string, string> = {}, options: { log?: Logger } = {}): Promise<TestKeygate> {
   const dir = await mkdtemp(path.join(tmpdir(), 'keygate-test-'));
   const config = loadConfig({ DATABASE_URL: inject('databaseUrl'), KEYS_FILE: path.join(dir, 'jwks.json'), LOG_LEVEL: 'silent', ISSUER: TEST_ISSUER, ...env }, dir);
   const clock = new TestClock();
-  const keygate = await startKeygate(config, { clock });
+  const keygate = await startKeygate(config, { clock, ...(options.log && { log: options.log }) });
   return { keygate, clock, http: supertest.agent(keygate.callback()), dir, close: () => keygate.close() };
 }
 
