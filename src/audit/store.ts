@@ -24,7 +24,17 @@ export interface AuditEvent {
 
 /** Appends one event in the caller's transaction, so it commits or rolls back with the change. */
 export async function appendEvent(trx: Knex.Transaction, actor: Actor, event: AuditEvent, at: Date): Promise<void> {
-  await trx('audit_events').insert({
+  await appendEvents(trx, actor, [event], at);
+}
+
+/** Appends several events in one statement (bulk changes). */
+export async function appendEvents(trx: Knex.Transaction, actor: Actor, events: readonly AuditEvent[], at: Date): Promise<void> {
+  if (events.length === 0) return;
+  await trx('audit_events').insert(events.map((event) => eventRow(actor, event, at)));
+}
+
+function eventRow(actor: Actor, event: AuditEvent, at: Date) {
+  return {
     id: newId('event'),
     at,
     actor_type: actor.type,
@@ -38,5 +48,5 @@ export async function appendEvent(trx: Knex.Transaction, actor: Actor, event: Au
     after: event.after === undefined ? null : JSON.stringify(event.after),
     ip: actor.ip ?? null,
     user_agent: actor.userAgent ?? null,
-  });
+  };
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { appendEvent, type Actor } from '../audit/store.js';
+import { appendEvent, appendEvents, type Actor } from '../audit/store.js';
 import type { ChangeFeed } from '../db/notify.js';
 import type { ResourceServerCatalog } from '../resource_servers/catalog.js';
 import type { Clock } from '../shared/clock.js';
@@ -116,6 +116,49 @@ export class KeypairService {
       }, now);
     });
     return { keypair: await this.getKeypair(clientId), clientSecret: minted.secret };
+  }
+
+  /**
+   * Creates `count` keypairs for one owner in batches: for seeding a benchmark or
+   * importing many machine clients at once. Same rows, secrets and audit events as
+   * createKeypair; the active-keypair cap applies to the whole batch.
+   */
+  async createKeypairs(actor: Actor, owner: KeypairOwner, count: number, input: { namePrefix: string; scopes: readonly string[] }): Promise<Array<{ clientId: string; clientSecret: string }>> {
+    const errors = this.checkScopes(input.scopes);
+    if (errors.length > 0) throw validationFailed(errors);
+    const now = this.deps.clock.now();
+    const created: Array<{ clientId: string; clientSecret: string }> = [];
+    await this.deps.db.transaction(async (trx) => {
+      const resolved = await this.resolveOwner(trx, owner);
+      const active = await countActiveKeypairs(trx, resolved, now);
+      if (active + count > this.deps.maxActiveKeypairs) {
+        throw new KeygateError('limit_reached', `${count} more keypairs would pass the cap of ${this.deps.maxActiveKeypairs} active keypairs.`);
+      }
+      const BATCH = 1000;
+      for (let start = 0; start < count; start += BATCH) {
+        const keypairs = [];
+        const secrets = [];
+        const events = [];
+        for (let i = start; i < Math.min(count, start + BATCH); i += 1) {
+          const clientId = newId('keypair');
+          const minted = generateSecret();
+          const name = `${input.namePrefix}${i}`;
+          keypairs.push({ client_id: clientId, account_id: resolved.accountId, environment_id: resolved.environmentId, name, comment: '', scopes: uniqueScopes(input.scopes), expires_at: null, created_by: actorLabel(actor), created_at: now, updated_at: now });
+          secrets.push({ id: newId('secret'), client_id: clientId, secret_sha256: minted.sha256, last4: minted.last4, created_at: now });
+          events.push({ clientId, name });
+          created.push({ clientId, clientSecret: minted.secret });
+        }
+        await trx('keypairs').insert(keypairs);
+        await trx('keypair_secrets').insert(secrets);
+        await appendEvents(
+          trx,
+          actor,
+          events.map((event) => ({ action: 'keypair.created', targetType: 'keypair', targetId: event.clientId, accountId: resolved.accountId, environmentId: resolved.environmentId, after: { name: event.name, scopes: uniqueScopes(input.scopes), bulk: true } })),
+          now,
+        );
+      }
+    });
+    return created;
   }
 
   /**
