@@ -38,7 +38,7 @@ const TITLES: Record<ErrorCode, string> = {
   unsupported_media_type: 'Unsupported media type',
 };
 
-function render(ctx: Context, status: number, code: string, title: string, detail: string, errors?: readonly { field: string; message: string }[]): void {
+export function renderProblem(ctx: Context, status: number, code: string, title: string, detail: string, errors?: readonly { field: string; message: string }[]): void {
   ctx.status = status;
   ctx.type = 'application/problem+json';
   ctx.body = { type: `urn:keygate:problem:${code}`, title, status, detail, code, ...(errors && { errors }) };
@@ -53,13 +53,13 @@ export function problemMiddleware(log: Logger) {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
-        render(ctx, 404, 'not_found', TITLES.not_found, `No route for ${ctx.method} ${ctx.path}.`);
+        renderProblem(ctx, 404, 'not_found', TITLES.not_found, `No route for ${ctx.method} ${ctx.path}.`);
       } else if (ctx.status === 405 && ctx.body === undefined) {
-        render(ctx, 405, 'method_not_allowed', 'Method not allowed', `${ctx.method} is not allowed on ${ctx.path}.`);
+        renderProblem(ctx, 405, 'method_not_allowed', 'Method not allowed', `${ctx.method} is not allowed on ${ctx.path}.`);
       }
     } catch (error) {
       if (error instanceof KeygateError) {
-        render(ctx, statusFor(error.code), error.code, TITLES[error.code], error.message, error.details.errors);
+        renderProblem(ctx, statusFor(error.code), error.code, TITLES[error.code], error.message, error.details.errors);
         if (error.code === 'unauthenticated') {
           const description = error.message.replace(/["\\]/g, '');
           ctx.set('WWW-Authenticate', ctx.get('Authorization') ? `Bearer error="invalid_token", error_description="${description}"` : 'Bearer');
@@ -67,7 +67,7 @@ export function problemMiddleware(log: Logger) {
         return;
       }
       log.error('admin API error', { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, error: (error as Error).message, stack: (error as Error).stack });
-      render(ctx, 500, 'internal_error', 'Internal error', 'Something went wrong on our side; the change was not applied.');
+      renderProblem(ctx, 500, 'internal_error', 'Internal error', 'Something went wrong on our side; the change was not applied.');
     }
   };
 }

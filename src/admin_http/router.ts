@@ -12,7 +12,7 @@ import { actorOf } from '../access/principal.js';
 import type { AdminState } from './context.js';
 import { keypairRoutes } from './keypairs_routes.js';
 import { openApiDocument } from './openapi.js';
-import { problemMiddleware } from './problem.js';
+import { problemMiddleware, renderProblem } from './problem.js';
 import { resourceServerRoutes } from './resource_servers_routes.js';
 import { tenancyRoutes } from './tenancy_routes.js';
 
@@ -38,7 +38,15 @@ export function adminMiddleware(deps: AdminDeps): Middleware {
   const handle = compose([problemMiddleware(deps.log), router.routes(), router.allowedMethods()] as Middleware[]);
   // The admin API ends here: an unmatched path is its own 404, never another handler's.
   const end = async () => undefined;
-  return (ctx, next) => (ctx.path === ADMIN_PREFIX || ctx.path.startsWith(`${ADMIN_PREFIX}/`) ? handle(ctx, end) : next());
+  return (ctx, next) => {
+    if (ctx.path !== ADMIN_PREFIX && !ctx.path.startsWith(`${ADMIN_PREFIX}/`)) return next();
+    // No id holds a NUL (PostgreSQL text cannot): such a path names nothing.
+    if (/%00/.test(ctx.path)) {
+      renderProblem(ctx, 404, 'not_found', 'Not found', 'Not found.');
+      return Promise.resolve();
+    }
+    return handle(ctx, end);
+  };
 }
 
 /** `/admin/v1`: JSON, Bearer admin tokens, problem+json errors. */

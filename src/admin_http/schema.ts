@@ -7,9 +7,13 @@ type Output<P> = P extends Parser<infer T> ? T : never;
 const ok = <T>(value: T) => ({ ok: true as const, value });
 const fail = (message: string) => ({ ok: false as const, message });
 
+/** PostgreSQL text cannot hold NUL; refusing it here keeps it from becoming a 500 there. */
+const NUL = '\u0000';
+
 export function string(options: { min?: number; max: number; pattern?: RegExp; patternMessage?: string; trim?: boolean }): Parser<string> {
   return (value) => {
     if (typeof value !== 'string') return fail('must be a string');
+    if (value.includes(NUL)) return fail('must not contain NUL characters');
     const text = options.trim ? value.trim() : value;
     const min = options.min ?? 0;
     if (text.length < min || text.length > options.max) return fail(min > 0 ? `must be ${min} to ${options.max} characters` : `must be at most ${options.max} characters`);
@@ -53,7 +57,11 @@ export const dateTime: Parser<Date> = (value) => {
     return fail('must be an ISO 8601 date-time with a time zone, e.g. 2027-01-31T12:00:00Z');
   }
   const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? fail('is not a real date') : ok(date);
+  // Date rolls 2027-02-30 over to March 2; a real date keeps its own year, month and day.
+  const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  const isRealDay = calendar.getUTCFullYear() === year && calendar.getUTCMonth() === month - 1 && calendar.getUTCDate() === day;
+  return Number.isNaN(date.getTime()) || !isRealDay ? fail('is not a real date') : ok(date);
 };
 
 /** A scope token (RFC 6749 §3.3). */
@@ -85,6 +93,6 @@ export const query = {
   },
   boolean: ((value) => (value === 'true' ? ok(true) : value === 'false' ? ok(false) : fail('must be true or false'))) as Parser<boolean>,
   string(max: number): Parser<string> {
-    return (value) => (typeof value === 'string' && value.length <= max ? ok(value) : fail(`must be one value of at most ${max} characters`));
+    return (value) => (typeof value === 'string' && value.length <= max && !value.includes(NUL) ? ok(value) : fail(`must be one value of at most ${max} characters, without NUL`));
   },
 };

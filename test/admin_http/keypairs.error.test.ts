@@ -96,6 +96,25 @@ describe('validation: every bad field at once, nothing written', () => {
   });
 });
 
+describe('characters and dates PostgreSQL would refuse', () => {
+  it('NUL in a field, a query value or a path id is a 4xx, never a 500', async () => {
+    const body = await post(`/environments/${tenant.environmentId}/keypairs`, { name: 'a\u0000b', comment: '\u0000', scopes: [] });
+    expectProblem(body, 400, 'validation_failed');
+    expect(body.body.errors.map((error: { field: string }) => error.field)).toEqual(['name', 'comment']);
+    expectProblem(await get(`/environments/${tenant.environmentId}/keypairs?q=%00`), 400, 'validation_failed');
+    expectProblem(await get(`/accounts/${tenant.accountId}/events?action=%00`), 400, 'validation_failed');
+    for (const path of ['/accounts/%00', '/environments/%00/keypairs', '/users/%00', '/keypairs/%00/events']) {
+      expectProblem(await get(path), 404, 'not_found');
+    }
+  });
+
+  it('an impossible calendar date is refused, not rolled over', async () => {
+    const response = await post(`/environments/${tenant.environmentId}/keypairs`, { name: 'k', scopes: [], expiresAt: '2099-02-30T00:00:00Z' });
+    expectProblem(response, 400, 'validation_failed');
+    expect(response.body.errors).toEqual([{ field: 'expiresAt', message: 'is not a real date' }]);
+  });
+});
+
 describe('request bodies', () => {
   it('over 64 KiB: 413, nothing written', async () => {
     const before = await keypairCount();
