@@ -158,7 +158,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     defaultScopes: Object.freeze(defaultScopes),
     operatorEmail: operatorEmail.toLowerCase(),
     lastUsedFlushSeconds: integerIn(env, 'LAST_USED_FLUSH_SECONDS', 5, 1, 3600),
-    maxActiveKeypairs: integerIn(env, 'MAX_ACTIVE_KEYPAIRS', 50, 1, 100_000),
+    maxActiveKeypairs: integerIn(env, 'MAX_ACTIVE_KEYPAIRS', 50, 1, 10_000_000),
     adminTrustedIssuers: Object.freeze(trustedIssuers(env)),
     metricsToken: nonEmpty(env, 'METRICS_TOKEN'),
     shutdownTimeoutSeconds: integerIn(env, 'SHUTDOWN_TIMEOUT', 10, 0, 600),
