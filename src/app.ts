@@ -14,6 +14,8 @@ import { LastUsedRecorder } from './keypairs/last_used.js';
 import { KeypairService } from './keypairs/service.js';
 import { ClientCache } from './oauth/clients.js';
 import { buildProvider } from './oauth/provider.js';
+import { tokenRequestContext } from './oauth/request_context.js';
+import { StatusLists } from './status/status_list.js';
 import { Metrics } from './ops/metrics.js';
 import { opsMiddleware } from './ops/routes.js';
 import { ResourceServerCatalog } from './resource_servers/catalog.js';
@@ -152,6 +154,35 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
       }
     });
     app.use(opsMiddleware({ db: db.knex, keySet: () => keySet, metrics, metricsToken: config.metricsToken }));
+    const statusLists = new StatusLists({ db: db.knex, clock, issuer: config.issuer, alg: config.tokenSigningAlg, ttlSeconds: config.statusListTtlSeconds, keySet: () => keySet });
+    changes.subscribe(() => statusLists.invalidate());
+    app.use(async (ctx, next) => {
+      const match = /^\/statuslists\/(\d{1,9})$/.exec(ctx.path);
+      if (!match || ctx.method !== 'GET') return next();
+      // Content negotiation (draft-ietf-oauth-status-list §8): the JWT form only.
+      if (!ctx.accepts('application/statuslist+jwt')) {
+        ctx.status = 406;
+        ctx.body = { error: 'not_acceptable', error_description: 'status lists are served as application/statuslist+jwt' };
+        return;
+      }
+      let token: string | undefined;
+      try {
+        token = await statusLists.token(Number(match[1]));
+      } catch (error) {
+        log.error('status list failed', { requestId: ctx.state.requestId, error: (error as Error).message });
+        ctx.status = 503;
+        ctx.body = { error: 'temporarily_unavailable', error_description: 'the status list cannot be built right now' };
+        return;
+      }
+      if (!token) {
+        ctx.status = 404;
+        ctx.body = { error: 'not_found', error_description: 'no such status list' };
+        return;
+      }
+      ctx.set('Cache-Control', `public, max-age=${config.statusListTtlSeconds}`);
+      ctx.type = 'application/statuslist+jwt';
+      ctx.body = token;
+    });
     app.use(async (ctx, next) => {
       if (ctx.method === 'GET' && DISCOVERY_PATHS.has(ctx.path)) {
         ctx.set('Cache-Control', 'public, max-age=300');
@@ -198,7 +229,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
         if (path === '/token') metrics.tokenLatency.observe(seconds);
         log.debug('request', { requestId, method: req.method, path, status: res.statusCode, ms: Math.round(seconds * 10_000) / 10 });
       });
-      return providerCallback(req, res);
+      return tokenRequestContext.run({}, () => providerCallback(req, res));
     };
 
     return {

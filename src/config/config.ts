@@ -14,6 +14,8 @@ export interface Config {
   readonly issuer: string;
   /** DATABASE_URL: a PostgreSQL connection string. Unset: the embedded PGlite database in DATA_DIR. */
   readonly databaseUrl: string | undefined;
+  /** DATABASE_POOL_MAX: connections per process to DATABASE_URL. Default 10 (the embedded database always uses 1). */
+  readonly databasePoolMax: number;
   /** DATA_DIR: where the embedded database keeps its files. Default ./data. */
   readonly dataDir: string;
   /** KEYS_FILE: the private JWKS on disk, created on first start. Default keys/jwks.json. */
@@ -43,6 +45,8 @@ export interface Config {
   readonly metricsToken: string | undefined;
   /** SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight requests. Default 10 (seconds). */
   readonly shutdownTimeoutSeconds: number;
+  /** STATUS_LIST_TTL: how long resource servers may cache a status list, so how late a revocation may reach them. Default 30 (seconds). */
+  readonly statusListTtlSeconds: number;
 }
 
 export interface TrustedIssuer {
@@ -149,6 +153,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     port,
     issuer,
     databaseUrl: databaseUrl(env),
+    databasePoolMax: integerIn(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
     dataDir: path.resolve(cwd, nonEmpty(env, 'DATA_DIR') ?? 'data'),
     keysFile: path.resolve(cwd, nonEmpty(env, 'KEYS_FILE') ?? 'keys/jwks.json'),
     keysJwks: nonEmpty(env, 'KEYS_JWKS'),
@@ -162,6 +167,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     adminTrustedIssuers: Object.freeze(trustedIssuers(env)),
     metricsToken: nonEmpty(env, 'METRICS_TOKEN'),
     shutdownTimeoutSeconds: integerIn(env, 'SHUTDOWN_TIMEOUT', 10, 0, 600),
+    statusListTtlSeconds: integerIn(env, 'STATUS_LIST_TTL', 30, 1, 86_400),
   });
 }
 

@@ -25,7 +25,7 @@ export function createKnex(url: string, poolMax: number): Knex {
 }
 
 /** Opens DATABASE_URL, or the embedded database in DATA_DIR, and checks it answers. */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Database> {
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolMax'>): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
   if (url === undefined) {
@@ -36,7 +36,11 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir
     }
     url = embedded.url;
   }
-  const knex = createKnex(url, embedded ? 4 : 10);
+  // PGlite is one backend session behind every socket connection, and pglite-socket
+  // can interleave two connections' extended-protocol messages (one's Bind replacing
+  // the other's unnamed portal). One connection makes that impossible and costs
+  // nothing: PGlite runs one query at a time anyway.
+  const knex = createKnex(url, embedded ? 1 : config.databasePoolMax);
   try {
     await knex.raw('select 1');
   } catch (error) {

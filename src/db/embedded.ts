@@ -13,12 +13,12 @@ export interface EmbeddedPostgres {
  * loopback port by pglite-socket so the app keeps one driver path (pg over the wire).
  * `dataDir` undefined keeps the data in memory (tests).
  */
-export async function startEmbeddedPostgres(dataDir: string | undefined): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(dataDir: string | undefined, maxConnections = 16): Promise<EmbeddedPostgres> {
   if (dataDir) await mkdir(dataDir, { recursive: true });
   const db = await PGlite.create(dataDir);
   // PGlite runs one query at a time whatever the connection count; pglite-socket
   // queues them, so several pooled connections only save connection set-up.
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 16 });
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
   await server.start();
   const [host, port] = server.getServerConn().split(':');
   return {

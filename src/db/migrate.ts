@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as initial from '../../migrations/001_initial.js';
+import * as statusList from '../../migrations/002_status_list.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -10,7 +11,10 @@ interface Migration {
  * Migrations are imported, not discovered on disk, so they run the same under tsx,
  * vitest and a build, and the list's order is the order they apply in.
  */
-const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [['001_initial', initial]];
+const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
+  ['001_initial', initial],
+  ['002_status_list', statusList],
+];
 
 const source: Knex.MigrationSource<readonly [string, Migration]> = {
   getMigrations: async () => [...MIGRATIONS],
@@ -28,31 +32,36 @@ const options = { migrationSource: source, tableName: 'knex_migrations' } satisf
  * needs nothing either, having a single process.)
  */
 async function underMigrationLock<T>(knex: Knex, run: () => Promise<T>): Promise<T> {
-  const lockKey = "hashtext('keygate.migrations')";
-  const connection = await knex.client.acquireConnection();
+  // The lock's connection is a raw one outside the pool, so a pool of one connection
+  // (the embedded database's) is left free for the migrations themselves.
+  const client = knex.client as { acquireRawConnection(): Promise<PgConnection>; destroyRawConnection(connection: PgConnection): Promise<void> };
+  const connection = await client.acquireRawConnection();
   try {
-    await knex.raw(`select pg_advisory_lock(${lockKey})`).connection(connection);
-    try {
-      return await run();
-    } finally {
-      await knex.raw(`select pg_advisory_unlock(${lockKey})`).connection(connection);
-    }
+    await connection.query("select pg_advisory_lock(hashtext('keygate.migrations'))");
+    return await run();
   } finally {
-    await knex.client.releaseConnection(connection);
+    await connection.query("select pg_advisory_unlock(hashtext('keygate.migrations'))").catch(() => undefined);
+    await client.destroyRawConnection(connection);
   }
 }
 
-export function migrateLatest(knex: Knex): Promise<string[]> {
-  return underMigrationLock(knex, async () => {
+interface PgConnection {
+  query(sql: string): Promise<unknown>;
+}
+
+export function migrateLatest(knex: Knex, { lock = true } = {}): Promise<string[]> {
+  const run = async () => {
     const [, applied] = (await knex.migrate.latest(options)) as [number, string[]];
     return applied;
-  });
+  };
+  return lock ? underMigrationLock(knex, run) : run();
 }
 
 /** Rolls back every migration (the `down` path, which tests exercise). */
-export function migrateDownAll(knex: Knex): Promise<string[]> {
-  return underMigrationLock(knex, async () => {
+export function migrateDownAll(knex: Knex, { lock = true } = {}): Promise<string[]> {
+  const run = async () => {
     const [, reverted] = (await knex.migrate.rollback(options, true)) as [number, string[]];
     return reverted;
-  });
+  };
+  return lock ? underMigrationLock(knex, run) : run();
 }

@@ -149,7 +149,7 @@ export class KeypairService {
           created.push({ clientId, clientSecret: minted.secret });
         }
         await trx('keypairs').insert(keypairs);
-        await trx('keypair_secrets').insert(secrets);
+        await insertSecret(trx, secrets);
         await appendEvents(
           trx,
           actor,

@@ -118,8 +118,10 @@ export interface NewSecretRow {
   created_at: Date;
 }
 
-export async function insertSecret(trx: Knex.Transaction, row: NewSecretRow): Promise<void> {
-  await trx('keypair_secrets').insert(row);
+/** Inserts secrets, each with the next status-list index. */
+export async function insertSecret(trx: Knex.Transaction, row: NewSecretRow | NewSecretRow[]): Promise<void> {
+  const rows = Array.isArray(row) ? row : [row];
+  await trx('keypair_secrets').insert(rows.map((secret) => ({ ...secret, status_idx: trx.raw("nextval('status_list_index_seq')") })));
 }
 
 /**
@@ -143,7 +145,7 @@ export interface KeypairCredentials {
   readonly scopes: readonly string[];
   readonly enabled: boolean;
   readonly expiresAt: Date | null;
-  readonly secrets: ReadonlyArray<{ readonly sha256: Buffer; readonly expiresAt: Date | null }>;
+  readonly secrets: ReadonlyArray<{ readonly sha256: Buffer; readonly expiresAt: Date | null; readonly statusIdx: number }>;
 }
 
 interface CredentialsRow {
@@ -153,13 +155,13 @@ interface CredentialsRow {
   scopes: string[];
   enabled: boolean;
   expires_at: Date | null;
-  secrets: Array<{ sha256: string; expires_at: string | null }>;
+  secrets: Array<{ sha256: string; expires_at: string | null; status_idx: number }>;
 }
 
 export async function findCredentials(db: Knex, clientId: string): Promise<KeypairCredentials | undefined> {
   const result = await db.raw<{ rows: CredentialsRow[] }>(
     `select k.client_id, k.account_id, k.environment_id, k.scopes, k.enabled, k.expires_at,
-            coalesce(json_agg(json_build_object('sha256', encode(s.secret_sha256, 'hex'), 'expires_at', s.expires_at))
+            coalesce(json_agg(json_build_object('sha256', encode(s.secret_sha256, 'hex'), 'expires_at', s.expires_at, 'status_idx', s.status_idx))
                      filter (where s.id is not null), '[]') as secrets
        from keypairs k
        left join keypair_secrets s on s.client_id = k.client_id
@@ -179,6 +181,7 @@ export async function findCredentials(db: Knex, clientId: string): Promise<Keypa
     secrets: row.secrets.map((secret) => ({
       sha256: Buffer.from(secret.sha256, 'hex'),
       expiresAt: secret.expires_at === null ? null : new Date(secret.expires_at),
+      statusIdx: Number(secret.status_idx),
     })),
   };
 }

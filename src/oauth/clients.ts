@@ -5,6 +5,7 @@ import { digestsEqual, hashSecret, isWellFormedSecret } from '../keypairs/secret
 import { findCredentials, type KeypairCredentials } from '../keypairs/store.js';
 import type { Clock } from '../shared/clock.js';
 import { hasPrefix } from '../shared/ids.js';
+import { tokenRequestContext } from './request_context.js';
 
 type ProviderClient = InstanceType<Provider['Client']>;
 
@@ -77,13 +78,15 @@ export class ClientCache {
       if (!credentials || !isWellFormedSecret(presented)) return Promise.resolve(false);
       const digest = hashSecret(presented);
       const now = clock.now().getTime();
-      let matches = false;
+      let matched: number | undefined;
       // Check every live digest, not just until the first match, to keep timing flat.
       for (const secret of credentials.secrets) {
         const live = secret.expiresAt === null || secret.expiresAt.getTime() > now;
-        matches = (digestsEqual(secret.sha256, digest) && live) || matches;
+        if (digestsEqual(secret.sha256, digest) && live) matched = secret.statusIdx;
       }
-      return Promise.resolve(matches);
+      const request = tokenRequestContext.getStore();
+      if (request && matched !== undefined) request.statusIdx = matched;
+      return Promise.resolve(matched !== undefined);
     };
   }
 

@@ -7,7 +7,9 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import { providerJwks, signingKey, type KeySet } from '../signing/keystore.js';
 import { StatelessAdapter } from './adapter.js';
+import { statusReference } from '../status/status_list.js';
 import { ClientCache } from './clients.js';
+import { tokenRequestContext } from './request_context.js';
 
 export interface ProviderDeps {
   readonly config: Config;
@@ -94,9 +96,12 @@ export function buildProvider(deps: ProviderDeps): Provider {
     extraTokenClaims: (ctx) => {
       const credentials = ClientCache.credentialsOf(ctx.oidc.client);
       if (!credentials) return undefined;
+      // The index of the secret that authenticated this request (see request_context.ts).
+      const statusIdx = tokenRequestContext.getStore()?.statusIdx;
       return {
         account_id: credentials.accountId,
         ...(credentials.environmentId !== null && { environment_id: credentials.environmentId }),
+        ...(statusIdx !== undefined && { status: { status_list: statusReference(config.issuer, statusIdx) } }),
       };
     },
     ttl: {

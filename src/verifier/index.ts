@@ -2,7 +2,8 @@
  * keygate/verifier: checks Keygate access tokens (RFC 9068 JWTs) inside a resource
  * server, with no call to Keygate per request. Imports jose only.
  */
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { inflateSync } from 'node:zlib';
+import { base64url, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 
 type RemoteKeys = ReturnType<typeof createRemoteJWKSet>;
 
@@ -19,7 +20,9 @@ export type VerifierErrorCode =
   | 'signature_invalid'
   | 'claim_invalid'
   | 'insufficient_scope'
-  | 'jwks_unavailable';
+  | 'jwks_unavailable'
+  | 'token_revoked'
+  | 'status_unavailable';
 
 /** Why a token was refused. `status` and `wwwAuthenticate` are the RFC 6750 answer. */
 export class VerifierError extends Error {
@@ -35,10 +38,10 @@ export class VerifierError extends Error {
     super(message, options);
   }
 
-  /** 401 for a missing or bad token, 403 for too few scopes, 503 when keys cannot be fetched. */
+  /** 401 for a missing, bad or revoked token, 403 for too few scopes, 503 when keys or status lists cannot be fetched. */
   get status(): 401 | 403 | 503 {
     if (this.code === 'insufficient_scope') return 403;
-    if (this.code === 'jwks_unavailable') return 503;
+    if (this.code === 'jwks_unavailable' || this.code === 'status_unavailable') return 503;
     return 401;
   }
 
@@ -51,6 +54,7 @@ export class VerifierError extends Error {
       case 'insufficient_scope':
         return `Bearer error="insufficient_scope", error_description="${quote(this.message)}", scope="${quote(this.requiredScopes.join(' '))}"`;
       case 'jwks_unavailable':
+      case 'status_unavailable':
         return undefined;
       default:
         return `Bearer error="invalid_token", error_description="${quote(this.message)}"`;
@@ -86,6 +90,11 @@ export interface VerifierOptions {
   readonly jwksCooldownMs?: number;
   /** The time checks run against; default the system clock (tests pass their own). */
   readonly currentDate?: () => Date;
+  /**
+   * When a token's status list cannot be fetched: 'reject' (fail closed, the default)
+   * refuses the token with status_unavailable; 'accept' (fail open) lets it through.
+   */
+  readonly statusListFailure?: 'reject' | 'accept';
 }
 
 export interface Verifier {
@@ -171,6 +180,52 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return gated(createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: 0, timeoutDuration: 5000 }));
   };
 
+  /** Status lists by URI, kept for the `ttl` each one states. */
+  const statusLists = new Map<string, { bits: number; lst: Uint8Array; until: number }>();
+  const pending = new Map<string, Promise<{ bits: number; lst: Uint8Array; until: number }>>();
+
+  const fetchStatusList = async (uri: string, getKey: JWTVerifyGetKey) => {
+    const response = await fetch(uri, { headers: { accept: 'application/statuslist+jwt' }, signal: AbortSignal.timeout(5000) });
+    if (!response.ok) throw new Error(`status list answered ${response.status}`);
+    const { payload } = await jwtVerify(await response.text(), getKey, { issuer, typ: 'statuslist+jwt', algorithms, clockTolerance, currentDate: currentDate() });
+    const list = payload.status_list as { bits?: unknown; lst?: unknown } | undefined;
+    if (payload.sub !== uri || !list || ![1, 2, 4, 8].includes(list.bits as number) || typeof list.lst !== 'string') throw new Error('not a status list token for this URI');
+    const ttl = typeof payload.ttl === 'number' && payload.ttl > 0 ? payload.ttl : 60;
+    const until = Math.min(currentDate().getTime() + ttl * 1000, typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity);
+    return { bits: list.bits as number, lst: new Uint8Array(inflateSync(base64url.decode(list.lst))), until };
+  };
+
+  /** Refuses a token whose status (draft-ietf-oauth-status-list) is anything but valid. */
+  const checkStatus = async (payload: JWTPayload, getKey: JWTVerifyGetKey): Promise<void> => {
+    const reference = (payload.status as { status_list?: { idx?: unknown; uri?: unknown } } | undefined)?.status_list;
+    if (reference === undefined) return;
+    const { idx, uri } = reference;
+    // Only lists of the trusted issuer are fetched: a claim cannot send the verifier elsewhere.
+    if (typeof uri !== 'string' || !uri.startsWith(`${issuer}/`) || !Number.isSafeInteger(idx) || (idx as number) < 0) {
+      throw new VerifierError('claim_invalid', 'the status claim is not accepted');
+    }
+    let list = statusLists.get(uri);
+    if (!list || list.until <= currentDate().getTime()) {
+      let fetching = pending.get(uri);
+      if (!fetching) {
+        fetching = fetchStatusList(uri, getKey).finally(() => pending.delete(uri));
+        pending.set(uri, fetching);
+      }
+      try {
+        list = await fetching;
+        statusLists.set(uri, list);
+      } catch (error) {
+        if (options.statusListFailure === 'accept') return;
+        throw new VerifierError('status_unavailable', 'the token status list could not be fetched', [], { cause: error });
+      }
+    }
+    const position = (idx as number) * list.bits;
+    const byte = list.lst[position >> 3];
+    if (byte === undefined) throw new VerifierError('claim_invalid', 'the status index is outside its list');
+    const status = (byte >> (position & 7)) & ((1 << list.bits) - 1);
+    if (status !== 0) throw new VerifierError('token_revoked', 'the token has been revoked');
+  };
+
   return {
     async verify(token, call = {}) {
       if (!token) throw new VerifierError('token_missing', 'no access token was presented');
@@ -192,6 +247,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         const now = Math.floor(currentDate().getTime() / 1000);
         if (typeof payload.iat !== 'number' || payload.iat > now + clockTolerance) throw new VerifierError('claim_invalid', 'the iat claim is not accepted');
         if (typeof payload.client_id !== 'string') throw new VerifierError('claim_invalid', 'the client_id claim is not accepted');
+        await checkStatus(payload, getKey);
         const scopes = typeof payload.scope === 'string' && payload.scope ? payload.scope.split(' ') : [];
         const required = [...new Set([...(options.requiredScopes ?? []), ...(call.scopes ?? [])])];
         const missing = required.filter((scope) => !scopes.includes(scope));
@@ -221,7 +277,8 @@ export function bearerToken(authorization: string | undefined): string | undefin
 export function refusal(error: VerifierError): { status: number; headers: Record<string, string>; body: { error: string; error_description: string } } {
   const headers: Record<string, string> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
   if (error.wwwAuthenticate) headers['WWW-Authenticate'] = error.wwwAuthenticate;
-  const oauthError = error.code === 'insufficient_scope' ? 'insufficient_scope' : error.code === 'jwks_unavailable' ? 'temporarily_unavailable' : 'invalid_token';
+  const unavailable = error.code === 'jwks_unavailable' || error.code === 'status_unavailable';
+  const oauthError = error.code === 'insufficient_scope' ? 'insufficient_scope' : unavailable ? 'temporarily_unavailable' : 'invalid_token';
   return { status: error.status, headers, body: { error: oauthError, error_description: error.message } };
 }
 

@@ -48,6 +48,7 @@ describe('client-credentials grant', () => {
       jti: expect.any(String),
       account_id: tenant.accountId,
       environment_id: tenant.environmentId,
+      status: { status_list: { idx: expect.any(Number), uri: expect.stringMatching(/^http:\/\/keygate\.test\/statuslists\/\d+$/) } },
     });
   });
 

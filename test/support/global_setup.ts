@@ -23,7 +23,8 @@ export async function setup(project: TestProject): Promise<void> {
     await knex.raw('drop schema public cascade; create schema public');
     await knex.destroy();
   } else {
-    embedded = await startEmbeddedPostgres(undefined);
+    // Every test file's Keygate opens its own pool on this one server: allow plenty.
+    embedded = await startEmbeddedPostgres(undefined, 200);
     url = embedded.url;
   }
   // Migrate once before the files start: on PGlite every connection is the same

@@ -17,12 +17,20 @@ import { newId } from '../../src/shared/ids.js';
 /** A clock tests move by hand: Keygate's expiry rules read it, nothing sleeps. */
 export class TestClock implements Clock {
   #ms = Date.now();
+  #advanced = 0;
   now(): Date {
     return new Date(this.#ms);
   }
   advance(seconds: number): void {
     this.#ms += seconds * 1000;
+    this.#advanced += seconds * 1000;
   }
+  /**
+   * Real time plus every advance: for a resource server's verifier, which checks the
+   * iat of tokens oidc-provider stamps with the real time, yet must see the same
+   * jumps (past a ttl, past a grace period) as Keygate.
+   */
+  readonly alongsideRealTime = (): Date => new Date(Date.now() + this.#advanced);
 }
 
 export const TEST_ISSUER = 'http://keygate.test';
@@ -39,7 +47,9 @@ export interface TestKeygate {
 /** Keygate on the run's shared database, with its own key file and a hand-moved clock. */
 export async function startTestKeygate(env: Record<string, string> = {}, options: { log?: Logger } = {}): Promise<TestKeygate> {
   const dir = await mkdtemp(path.join(tmpdir(), 'keygate-test-'));
-  const config = loadConfig({ DATABASE_URL: inject('databaseUrl'), KEYS_FILE: path.join(dir, 'jwks.json'), LOG_LEVEL: 'silent', ISSUER: TEST_ISSUER, ...env }, dir);
+  // On the shared PGlite, one connection per Keygate, as embedded mode has (see database.ts).
+  const poolMax = process.env.TEST_DATABASE_URL ? '10' : '1';
+  const config = loadConfig({ DATABASE_URL: inject('databaseUrl'), DATABASE_POOL_MAX: poolMax, KEYS_FILE: path.join(dir, 'jwks.json'), LOG_LEVEL: 'silent', ISSUER: TEST_ISSUER, ...env }, dir);
   const clock = new TestClock();
   const keygate = await startKeygate(config, { clock, ...(options.log && { log: options.log }) });
   return { keygate, clock, http: supertest.agent(keygate.callback()), dir, close: () => keygate.close() };

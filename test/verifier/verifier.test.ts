@@ -157,7 +157,7 @@ describe('createVerifier', () => {
 
   it('survives a signing-key rotation without a failed verification', async () => {
     // The verifier's clock is the test's, so its JWKS cooldown passes when the clock moves.
-    const verifier = createVerifier({ issuer, audience, currentDate: () => kg.clock.now() });
+    const verifier = createVerifier({ issuer, audience, currentDate: kg.clock.alongsideRealTime });
     const nowSeconds = () => Math.floor(kg.clock.now().getTime() / 1000);
     expect((await verifier.verify(await issuedToken())).clientId).toBe(credentials.clientId);
 
