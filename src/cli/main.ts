@@ -1,10 +1,11 @@
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
-import { startKeygate } from '../app.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { openDatabase } from '../db/database.js';
 import { migrateDownAll, migrateLatest } from '../db/migrate.js';
 import { ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from '../signing/admin_token.js';
+import { CliError } from './admin.js';
+import { ADMIN_GROUPS, runAdminCommand } from './admin_commands.js';
 import { KEY_ACTIVATION_DELAY_SECONDS, loadKeySet, MAX_TOKEN_TTL_SECONDS, retireKeys, rotateKeys } from '../signing/keystore.js';
 
 const USAGE = `keygate: OAuth 2.0 client-credentials server for machine clients
@@ -21,11 +22,29 @@ Usage:
   keygate admin-token --operator | --email E [--ttl S]
                                          print an admin JWT for the admin API (default ${ADMIN_TOKEN_TTL_SECONDS} s)
 
+Admin commands (call the running server's admin API; add --json for scripts):
+  keygate keypairs create --name N [--scopes "read write"] [--comment C]
+                          [--expires 1d|7d|30d|90d|SECONDS|ISO-DATE] [--environment ID | --account ID]
+  keygate keypairs list [--environment ID | --account ID] [--enabled true|false] [--q TEXT] [--limit N] [--cursor C]
+  keygate keypairs show|delete|events ID
+  keygate keypairs disable ID [--reason R]      keygate keypairs enable ID
+  keygate keypairs update ID [--name N] [--comment C] [--scopes S]
+  keygate keypairs rotate ID [--grace SECONDS]  (default 0: the old secret dies at once)
+  keygate accounts list|create --name N|show ID|close ID
+  keygate environments list --account ID|create --account ID --name N|close ID
+  keygate resource-servers list|create --identifier URI --name N --scopes S [--ttl SECONDS]
+  keygate users list|create --email E [--name N] [--operator]
+  keygate admins grant|revoke --user ID (--account ID | --environment ID)
+  Server: --url or KEYGATE_URL (default ISSUER). Token: --token or KEYGATE_TOKEN
+  (default: an operator token signed with the keys in KEYS_FILE).
+
 Configuration comes from the environment; see README.md.`;
 
 class UsageError extends Error {}
 
 async function serve(config: Config): Promise<void> {
+  // Imported here so the admin commands do not load oidc-provider (and its Node 20 warning).
+  const { startKeygate } = await import('../app.js');
   const keygate = await startKeygate(config);
   const server = createServer(keygate.callback());
   await new Promise<void>((resolve, reject) => {
@@ -121,12 +140,29 @@ async function main(argv: string[]): Promise<void> {
       operator: { type: 'boolean' },
       email: { type: 'string' },
       ttl: { type: 'string' },
+      json: { type: 'boolean' },
+      url: { type: 'string' },
+      token: { type: 'string' },
+      name: { type: 'string' },
+      comment: { type: 'string' },
+      scopes: { type: 'string' },
+      expires: { type: 'string' },
+      environment: { type: 'string' },
+      account: { type: 'string' },
+      enabled: { type: 'string' },
+      q: { type: 'string' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
+      reason: { type: 'string' },
+      grace: { type: 'string' },
+      identifier: { type: 'string' },
+      user: { type: 'string' },
       'max-token-ttl': { type: 'string' },
       'activate-in': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const [command = 'serve', subcommand] = positionals;
+  const [command = 'serve', subcommand, target] = positionals;
   if (values.help || command === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return;
@@ -148,6 +184,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
+      if (ADMIN_GROUPS.has(command)) return runAdminCommand(config, command, subcommand, target, values);
       throw new UsageError(`unknown command "${command}"`);
   }
 }
@@ -155,6 +192,8 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((error: unknown) => {
   // One line, no stack: the operator needs to know which setting to fix.
   if (error instanceof ConfigError) {
+    process.stderr.write(`keygate: ${error.message}\n`);
+  } else if (error instanceof CliError) {
     process.stderr.write(`keygate: ${error.message}\n`);
   } else if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     process.stderr.write(`keygate: ${(error as Error).message}\n\n${USAGE}\n`);

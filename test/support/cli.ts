@@ -45,7 +45,7 @@ export interface ServerProcess {
 
 /** Starts `keygate serve` in its own process and waits until it listens. */
 export async function startServerProcess(env: Record<string, string>, cwd: string): Promise<ServerProcess> {
-  const port = await freePort();
+  const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
   const child = spawn(process.execPath, [BIN, 'serve'], { env: childEnv({ PORT: String(port), ...env }), cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

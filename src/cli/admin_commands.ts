@@ -1,0 +1,254 @@
+import type { Config } from '../config/config.js';
+import { AdminClient, CliError, fields, table, type AdminOptions } from './admin.js';
+
+/** The options the admin commands read (parsed in main.ts). */
+export interface AdminValues {
+  json?: boolean | undefined;
+  url?: string | undefined;
+  token?: string | undefined;
+  name?: string | undefined;
+  comment?: string | undefined;
+  scopes?: string | undefined;
+  expires?: string | undefined;
+  environment?: string | undefined;
+  account?: string | undefined;
+  enabled?: string | undefined;
+  q?: string | undefined;
+  limit?: string | undefined;
+  cursor?: string | undefined;
+  reason?: string | undefined;
+  grace?: string | undefined;
+  identifier?: string | undefined;
+  ttl?: string | undefined;
+  user?: string | undefined;
+  email?: string | undefined;
+  operator?: boolean | undefined;
+}
+
+interface Keypair {
+  clientId: string;
+  name: string;
+  comment: string;
+  scopes: string[];
+  enabled: boolean;
+  disabledReason: string | null;
+  secretHint: string | null;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+  accountId: string;
+  environmentId: string | null;
+  createdBy: string;
+  createdAt: string;
+  version: number;
+  clientSecret?: string;
+}
+
+interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+const out = (text: string) => process.stdout.write(text);
+const note = (text: string) => process.stderr.write(`${text}\n`);
+const words = (value: string | undefined) => (value === undefined ? undefined : value.split(/[\s,]+/).filter(Boolean));
+
+function requireValue(value: string | undefined, flag: string): string {
+  if (value === undefined || value === '') throw new CliError(`${flag} is required`);
+  return value;
+}
+
+function requireId(id: string | undefined, what: string): string {
+  if (!id) throw new CliError(`name the ${what}: keygate … ${what} ID`);
+  return id;
+}
+
+/** `--expires 7d`, `--expires 3600` or `--expires 2027-01-31T00:00:00Z`. */
+function expiry(value: string | undefined): Record<string, unknown> {
+  if (value === undefined || value === 'never') return {};
+  if (/^\d{4}-\d{2}-\d{2}T/.test(value)) return { expiresAt: value };
+  return { expiresIn: value };
+}
+
+function keypairRow(keypair: Keypair): Record<string, string> {
+  return {
+    CLIENT_ID: keypair.clientId,
+    NAME: keypair.name,
+    STATE: keypair.enabled ? 'enabled' : 'disabled',
+    SCOPES: keypair.scopes.join(' '),
+    SECRET: keypair.secretHint ?? '',
+    LAST_USED: keypair.lastUsedAt ?? 'never',
+    EXPIRES: keypair.expiresAt ?? 'never',
+    CREATED_BY: keypair.createdBy,
+  };
+}
+
+function showKeypair(keypair: Keypair): string {
+  return fields([
+    ['client_id', keypair.clientId],
+    ['name', keypair.name],
+    ['comment', keypair.comment],
+    ['state', keypair.enabled ? 'enabled' : `disabled${keypair.disabledReason ? ` (${keypair.disabledReason})` : ''}`],
+    ['scopes', keypair.scopes],
+    ['secret', keypair.secretHint],
+    ['last used', keypair.lastUsedAt ?? 'never'],
+    ['expires', keypair.expiresAt ?? 'never'],
+    ['owner', keypair.environmentId ? `environment ${keypair.environmentId}` : `account ${keypair.accountId}`],
+    ['created', `${keypair.createdAt} by ${keypair.createdBy}`],
+    ['version', keypair.version],
+  ]);
+}
+
+/** The secret, once, with the warning and a curl that uses it. */
+function showSecret(client: AdminClient, keypair: Keypair, verb: string): string {
+  return `${verb} keypair ${keypair.name}\n${fields([
+    ['client_id', keypair.clientId],
+    ['client_secret', keypair.clientSecret],
+  ])}\nThis secret is shown once and cannot be shown again: store it now.\n\nFetch a token with it:\n  curl -s -u "${keypair.clientId}:${keypair.clientSecret}" -d grant_type=client_credentials ${client.baseUrl}/token\n`;
+}
+
+/**
+ * The keypair owner a command means: --environment or --account, else the caller's
+ * only environment (saying so), else an error listing the choices.
+ */
+async function owner(client: AdminClient, values: AdminValues): Promise<string> {
+  if (values.environment && values.account) throw new CliError('give --environment or --account, not both');
+  if (values.environment) return `/environments/${values.environment}`;
+  if (values.account) return `/accounts/${values.account}`;
+  const me = await client.call<{ isOperator: boolean; memberships: Array<{ accountId: string; environmentId: string | null; environmentName: string | null }> }>('GET', '/me');
+  const environments: Array<{ id: string; name: string }> = [];
+  for (const membership of me.memberships) {
+    if (membership.environmentId) environments.push({ id: membership.environmentId, name: membership.environmentName ?? '' });
+  }
+  const accountIds = me.isOperator
+    ? (await client.call<Page<{ id: string }>>('GET', '/accounts')).data.map((account) => account.id)
+    : me.memberships.filter((membership) => membership.environmentId === null).map((membership) => membership.accountId);
+  for (const accountId of accountIds) {
+    for (const environment of (await client.call<Page<{ id: string; name: string }>>('GET', `/accounts/${accountId}/environments`)).data) {
+      if (!environments.some((known) => known.id === environment.id)) environments.push(environment);
+    }
+  }
+  if (environments.length === 1) {
+    note(`using environment ${environments[0]!.name} (${environments[0]!.id})`);
+    return `/environments/${environments[0]!.id}`;
+  }
+  if (environments.length === 0) throw new CliError('you administer no environment; give --account ID for account-level keypairs');
+  throw new CliError(`you administer several environments; pick one with --environment:\n${environments.map((environment) => `  ${environment.id}  ${environment.name}`).join('\n')}`);
+}
+
+async function keypairs(client: AdminClient, action: string | undefined, id: string | undefined, values: AdminValues): Promise<unknown> {
+  switch (action) {
+    case 'create': {
+      const body = { name: requireValue(values.name, '--name'), scopes: words(values.scopes) ?? [], ...(values.comment !== undefined && { comment: values.comment }), ...expiry(values.expires) };
+      const created = await client.call<Keypair>('POST', `${await owner(client, values)}/keypairs`, body);
+      return values.json ? created : showSecret(client, created, 'Created');
+    }
+    case 'list': {
+      const query = new URLSearchParams();
+      if (values.enabled !== undefined) query.set('enabled', values.enabled);
+      if (values.q !== undefined) query.set('q', values.q);
+      if (values.limit !== undefined) query.set('limit', values.limit);
+      if (values.cursor !== undefined) query.set('cursor', values.cursor);
+      const page = await client.call<Page<Keypair>>('GET', `${await owner(client, values)}/keypairs${query.size ? `?${query}` : ''}`);
+      if (values.json) return page;
+      return `${table(page.data.map(keypairRow))}${page.nextCursor ? `more: --cursor ${page.nextCursor}\n` : ''}`;
+    }
+    case 'show': {
+      const keypair = await client.call<Keypair>('GET', `/keypairs/${requireId(id, 'keypair')}`);
+      return values.json ? keypair : showKeypair(keypair);
+    }
+    case 'disable':
+    case 'enable': {
+      const body = action === 'disable' ? { enabled: false, ...(values.reason !== undefined && { disabledReason: values.reason }) } : { enabled: true };
+      const keypair = await client.call<Keypair>('PATCH', `/keypairs/${requireId(id, 'keypair')}`, body);
+      return values.json ? keypair : `${action}d ${keypair.clientId} (${keypair.name})\n`;
+    }
+    case 'update': {
+      const body = { ...(values.name !== undefined && { name: values.name }), ...(values.comment !== undefined && { comment: values.comment }), ...(values.scopes !== undefined && { scopes: words(values.scopes) }) };
+      if (Object.keys(body).length === 0) throw new CliError('update takes --name, --comment or --scopes');
+      const keypair = await client.call<Keypair>('PATCH', `/keypairs/${requireId(id, 'keypair')}`, body);
+      return values.json ? keypair : showKeypair(keypair);
+    }
+    case 'rotate': {
+      const grace = values.grace === undefined ? 0 : Number(values.grace);
+      if (!Number.isInteger(grace)) throw new CliError('--grace takes a whole number of seconds');
+      const keypair = await client.call<Keypair>('POST', `/keypairs/${requireId(id, 'keypair')}/rotate`, { gracePeriodSeconds: grace });
+      if (values.json) return keypair;
+      return `${showSecret(client, keypair, 'Rotated')}${grace > 0 ? `The previous secret keeps working for ${grace} seconds.\n` : 'The previous secret no longer works.\n'}`;
+    }
+    case 'delete': {
+      await client.call('DELETE', `/keypairs/${requireId(id, 'keypair')}`);
+      return values.json ? { deleted: id } : `deleted ${id}\n`;
+    }
+    case 'events': {
+      const page = await client.call<Page<{ at: string; action: string; actor: { type: string; email: string | null; id: string | null }; ip: string | null }>>('GET', `/keypairs/${requireId(id, 'keypair')}/events`);
+      if (values.json) return page;
+      return table(page.data.map((event) => ({ AT: event.at, ACTION: event.action, ACTOR: event.actor.email ?? event.actor.id ?? event.actor.type, IP: event.ip ?? '' })));
+    }
+    default:
+      throw new CliError('keypairs takes create, list, show, update, disable, enable, rotate, delete or events');
+  }
+}
+
+async function simple(client: AdminClient, group: string, action: string | undefined, id: string | undefined, values: AdminValues): Promise<unknown> {
+  const render = (data: unknown, rows: (item: Record<string, unknown>) => Record<string, string>) => {
+    if (values.json) return data;
+    const list = (data as Page<Record<string, unknown>>).data;
+    return list ? table(list.map(rows)) : fields(Object.entries(data as Record<string, unknown>).filter(([, value]) => typeof value !== 'object' || Array.isArray(value)));
+  };
+  const basics = (item: Record<string, unknown>) => ({ ID: String(item.id), NAME: String(item.name), STATUS: String(item.status ?? '') });
+  switch (`${group} ${action}`) {
+    case 'accounts list':
+      return render(await client.call('GET', '/accounts'), basics);
+    case 'accounts create':
+      return render(await client.call('POST', '/accounts', { name: requireValue(values.name, '--name') }), basics);
+    case 'accounts show':
+      return render(await client.call('GET', `/accounts/${requireId(id, 'account')}`), basics);
+    case 'accounts close':
+      await client.call('DELETE', `/accounts/${requireId(id, 'account')}`);
+      return values.json ? { closed: id } : `closed account ${id} and deleted its keypairs\n`;
+    case 'environments list':
+      return render(await client.call('GET', `/accounts/${requireValue(values.account, '--account')}/environments`), basics);
+    case 'environments create':
+      return render(await client.call('POST', `/accounts/${requireValue(values.account, '--account')}/environments`, { name: requireValue(values.name, '--name') }), basics);
+    case 'environments close':
+      await client.call('DELETE', `/environments/${requireId(id, 'environment')}`);
+      return values.json ? { closed: id } : `closed environment ${id} and deleted its keypairs\n`;
+    case 'resource-servers list':
+      return render(await client.call('GET', '/resource-servers'), (item) => ({
+        ID: String(item.id),
+        IDENTIFIER: String(item.identifier),
+        NAME: String(item.name),
+        SCOPES: (item.scopes as Array<{ name: string }>).map((scope) => scope.name).join(' '),
+        TTL: String(item.accessTokenTtl),
+        DEFAULT: item.isDefault ? 'yes' : '',
+      }));
+    case 'resource-servers create': {
+      const scopes = (words(values.scopes) ?? []).map((name) => ({ name, description: name }));
+      const body = { identifier: requireValue(values.identifier, '--identifier'), name: requireValue(values.name, '--name'), scopes, ...(values.ttl !== undefined && { accessTokenTtl: Number(values.ttl) }) };
+      return render(await client.call('POST', '/resource-servers', body), basics);
+    }
+    case 'users list':
+      return render(await client.call('GET', '/users'), (item) => ({ ID: String(item.id), EMAIL: String(item.email), NAME: String(item.name), OPERATOR: item.isOperator ? 'yes' : '' }));
+    case 'users create':
+      return render(await client.call('POST', '/users', { email: requireValue(values.email, '--email'), ...(values.name !== undefined && { name: values.name }), ...(values.operator && { isOperator: true }) }), basics);
+    case 'admins grant':
+    case 'admins revoke': {
+      const user = requireValue(values.user, '--user');
+      if (Boolean(values.account) === Boolean(values.environment)) throw new CliError('give --account ID or --environment ID');
+      const path = values.account ? `/accounts/${values.account}/admins/${user}` : `/environments/${values.environment}/admins/${user}`;
+      const result = await client.call(action === 'grant' ? 'PUT' : 'DELETE', path);
+      return values.json ? (result ?? { revoked: user }) : `${action === 'grant' ? 'granted' : 'revoked'} admin for ${user} on ${values.account ?? values.environment}\n`;
+    }
+    default:
+      throw new CliError(`unknown command: ${group} ${action ?? ''}`.trim());
+  }
+}
+
+/** Runs `keygate <group> <action> [id]` against the admin API and prints the result. */
+export async function runAdminCommand(config: Config, group: string, action: string | undefined, id: string | undefined, values: AdminValues): Promise<void> {
+  const client = await AdminClient.connect(config, { url: values.url, token: values.token, json: values.json ?? false } satisfies AdminOptions);
+  const result = group === 'keypairs' ? await keypairs(client, action, id, values) : await simple(client, group, action, id, values);
+  out(typeof result === 'string' ? result : `${JSON.stringify(result, null, 2)}\n`);
+}
+
+export const ADMIN_GROUPS = new Set(['keypairs', 'accounts', 'environments', 'resource-servers', 'users', 'admins']);

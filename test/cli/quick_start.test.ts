@@ -1,0 +1,54 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, runCli, startServerProcess, type ServerProcess } from '../support/cli.js';
+
+/**
+ * The README's quick start as a new user walks it: start the server on a fresh
+ * embedded database, create a keypair with the CLI and no flags, fetch a token with
+ * the printed curl's credentials, disable the keypair, watch the next request fail.
+ */
+let dir: string;
+let server: ServerProcess;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'keygate-quick-start-'));
+  const port = await freePort();
+  // As a user would have it: only the port differs from the defaults, so ISSUER is localhost.
+  env = { PORT: String(port), DATA_DIR: path.join(dir, 'data'), KEYS_FILE: path.join(dir, 'keys', 'jwks.json') };
+  server = await startServerProcess(env, dir);
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('the README quick start', () => {
+  it('start, create a keypair, fetch a token, disable, get invalid_client', async () => {
+    const issuer = `http://localhost:${env.PORT}`;
+    expect(server.output()).toContain('First start: created');
+
+    const created = await runCli(['keypairs', 'create', '--name', 'demo', '--scopes', 'read'], env, dir);
+    expect(created.code).toBe(0);
+    const clientId = /client_id\s+(kp_\w+)/.exec(created.stdout)![1]!;
+    const secret = /client_secret\s+(kgs_\w+)/.exec(created.stdout)![1]!;
+
+    const basic = `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
+    const fetchToken = () =>
+      fetch(`${issuer}/token`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&scope=read' });
+    const response = await fetchToken();
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { access_token: string; token_type: string; expires_in: number; scope: string };
+    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 300, scope: 'read' });
+    const { payload } = await jwtVerify(body.access_token, createRemoteJWKSet(new URL(`${issuer}/jwks`)), { issuer, audience: `${issuer}/api`, typ: 'at+jwt' });
+    expect(payload.client_id).toBe(clientId);
+
+    expect((await runCli(['keypairs', 'disable', clientId], env, dir)).code).toBe(0);
+    const refused = await fetchToken();
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
+  });
+});
