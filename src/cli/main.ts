@@ -75,11 +75,14 @@ async function serve(config: Config): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    out(`${signal}: shutting down`);
-    server.close();
+    out(`${signal}: shutting down (waiting up to ${config.shutdownTimeoutSeconds} s for requests in flight)`);
+    // Stop accepting; requests in flight finish; idle keep-alive sockets close now.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    keygate
-      .close()
+    const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutSeconds * 1000);
+    force.unref();
+    closed
+      .then(() => keygate.close())
       .then(() => process.exit(0))
       .catch((error: Error) => {
         process.stderr.write(`keygate: shutdown failed: ${error.message}\n`);

@@ -1,0 +1,70 @@
+import { request } from 'node:http';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort, runCli, startServerProcess } from '../support/cli.js';
+
+/** Starts a token request and sends half its body: it is in flight until finish() is called. */
+function halfSentTokenRequest(port: number, clientId: string, secret: string) {
+  const body = 'grant_type=client_credentials&scope=read';
+  let resolveResponse: (value: { status: number; body: string }) => void;
+  let rejectResponse: (error: Error) => void;
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    resolveResponse = resolve;
+    rejectResponse = reject;
+  });
+  const req = request(
+    {
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/token',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-length': Buffer.byteLength(body),
+      },
+    },
+    (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolveResponse({ status: res.statusCode ?? 0, body: text }));
+    },
+  );
+  req.on('error', (error) => rejectResponse(error));
+  req.write(body.slice(0, 10));
+  return { response, finish: () => req.end(body.slice(10)) };
+}
+
+describe('SIGTERM', () => {
+  it('lets requests in flight finish, writes last-used times, and exits 0', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'keygate-shutdown-'));
+    const port = await freePort();
+    // Last-used times are written only at shutdown in this run (the interval is an hour).
+    const env = { PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATA_DIR: path.join(dir, 'data'), KEYS_FILE: path.join(dir, 'jwks.json'), LAST_USED_FLUSH_SECONDS: '3600' };
+    const server = await startServerProcess(env, dir);
+    const created = await runCli(['keypairs', 'create', '--name', 'draining', '--scopes', 'read', '--json'], { ...env, KEYGATE_URL: server.url }, dir);
+    const { clientId, clientSecret } = JSON.parse(created.stdout) as { clientId: string; clientSecret: string };
+
+    const inFlight = Array.from({ length: 10 }, () => halfSentTokenRequest(port, clientId, clientSecret));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the server has accepted them
+    server.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 200)); // it is draining now
+    for (const pending of inFlight) pending.finish();
+    const responses = await Promise.all(inFlight.map((pending) => pending.response));
+    expect(responses.map((response) => response.status)).toEqual(Array(10).fill(200));
+    const code = await new Promise<number | null>((resolve) => (server.child.exitCode !== null ? resolve(server.child.exitCode) : server.child.once('exit', resolve)));
+    expect(code).toBe(0);
+    expect(server.output()).toContain('SIGTERM: shutting down');
+
+    // Restarted on the same data: the last-used time written at shutdown is there.
+    const again = await startServerProcess(env, dir);
+    try {
+      const shown = await runCli(['keypairs', 'show', clientId, '--json'], { ...env, KEYGATE_URL: again.url }, dir);
+      expect((JSON.parse(shown.stdout) as { lastUsedAt: string | null }).lastUsedAt).not.toBeNull();
+    } finally {
+      await again.stop();
+    }
+  });
+});
