@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
@@ -99,6 +100,33 @@ async function serve(config: Config): Promise<void> {
   });
 }
 
+/**
+ * WORKERS > 1: this process forks the workers, which share the port (node:cluster),
+ * passes SIGTERM/SIGINT/SIGHUP on, and replaces a worker that dies unasked.
+ */
+function supervise(config: Config): Promise<void> {
+  let stopping = false;
+  const fork = () => cluster.fork();
+  for (let i = 0; i < config.workers; i += 1) fork();
+  cluster.on('exit', (worker, code) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    process.stderr.write(`keygate: worker ${worker.process.pid} exited with ${code}; starting another\n`);
+    fork();
+  });
+  const forward = (signal: NodeJS.Signals) => {
+    if (signal !== 'SIGHUP') stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+  };
+  process.on('SIGTERM', () => forward('SIGTERM'));
+  process.on('SIGINT', () => forward('SIGINT'));
+  process.on('SIGHUP', () => forward('SIGHUP'));
+  process.stdout.write(`Keygate: ${config.workers} workers on port ${config.port}\n`);
+  return new Promise(() => undefined);
+}
+
 async function migrate(config: Config, down: boolean): Promise<void> {
   const db = await openDatabase(config);
   try {
@@ -173,7 +201,7 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
   switch (command) {
     case 'serve':
-      return serve(config);
+      return config.workers > 1 && cluster.isPrimary ? supervise(config) : serve(config);
     case 'migrate':
       return migrate(config, values.down ?? false);
     case 'keys':

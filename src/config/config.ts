@@ -45,6 +45,8 @@ export interface Config {
   readonly metricsToken: string | undefined;
   /** SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight requests. Default 10 (seconds). */
   readonly shutdownTimeoutSeconds: number;
+  /** WORKERS: processes serving one port (node:cluster); more than 1 needs DATABASE_URL. Default 1. */
+  readonly workers: number;
   /** STATUS_LIST_TTL: how long resource servers may cache a status list, so how late a revocation may reach them. Default 30 (seconds). */
   readonly statusListTtlSeconds: number;
 }
@@ -149,6 +151,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const operatorEmail = nonEmpty(env, 'OPERATOR_EMAIL') ?? 'operator@localhost';
   if (!/^[^@\s]+@[^@\s]+$/.test(operatorEmail)) throw new ConfigError('OPERATOR_EMAIL', `not an email address: "${operatorEmail}"`);
 
+  if (env.WORKERS !== undefined && Number(env.WORKERS) > 1 && databaseUrl(env) === undefined) {
+    throw new ConfigError('WORKERS', 'several workers need DATABASE_URL: the embedded database belongs to one process');
+  }
   return Object.freeze({
     port,
     issuer,
@@ -168,6 +173,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     metricsToken: nonEmpty(env, 'METRICS_TOKEN'),
     shutdownTimeoutSeconds: integerIn(env, 'SHUTDOWN_TIMEOUT', 10, 0, 600),
     statusListTtlSeconds: integerIn(env, 'STATUS_LIST_TTL', 30, 1, 86_400),
+    workers: integerIn(env, 'WORKERS', 1, 1, 64),
   });
 }
 

@@ -18,6 +18,7 @@ describe('start-up refuses bad configuration with one line and exit code 1', () 
     [{ LOG_LEVEL: 'loud' }, 'keygate: LOG_LEVEL: expected one of debug, info, warn, error, silent, got "loud"'],
     [{ ISSUER: 'ftp://x' }, 'keygate: ISSUER: expected an http(s) URL, got "ftp://x"'],
     [{ DATABASE_URL: 'mysql://x' }, 'keygate: DATABASE_URL: expected a postgres:// URL, got "mysql:"'],
+    [{ WORKERS: '2' }, 'keygate: WORKERS: several workers need DATABASE_URL: the embedded database belongs to one process'],
   ])('%o', async (env, line) => {
     const result = await runCli(['serve'], { KEYS_FILE: path.join(dir, 'jwks.json'), ...env }, dir);
     expect(result.code).toBe(1);

@@ -68,6 +68,28 @@ describe.runIf(databaseUrl)('two processes on one PostgreSQL', () => {
     expect((await untilOther({ clientId, clientSecret: second.clientSecret }, (status) => status === 401)).status).toBe(401);
   });
 
+  it('WORKERS=2 serves one port from two processes, and a disable reaches both', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'keygate-workers-'));
+    const workers = await startServerProcess({ DATABASE_URL: databaseUrl!, KEYS_FILE: path.join(local.dir, 'jwks.json'), ISSUER: local.keygate.config.issuer, WORKERS: '2' }, dir);
+    try {
+      const deadline = Date.now() + 30_000;
+      while ((workers.output().match(/Keygate listening/g) ?? []).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(workers.output().match(/Keygate listening/g)).toHaveLength(2);
+      const { keypair, clientSecret } = await createKeypair(local.keygate, { owner: { environmentId: tenant.environmentId } });
+      const client = { clientId: keypair.clientId, clientSecret };
+      // Fresh connections, so the primary spreads them over both workers.
+      const statuses = async () => Promise.all(Array.from({ length: 8 }, () => requestToken(supertest(workers.url), client).set('Connection', 'close').then((response) => response.status)));
+      expect(await statuses()).toEqual(Array(8).fill(200));
+      await local.keygate.keypairs.disableKeypair(OPERATOR, client.clientId);
+      // NOTIFY reaches both workers within milliseconds; ask until it has (at most 2 s).
+      let seen = await statuses();
+      for (const started = Date.now(); seen.some((status) => status !== 401) && Date.now() - started < 2000; ) seen = await statuses();
+      expect(seen).toEqual(Array(8).fill(401));
+    } finally {
+      expect(await workers.stop()).toBe(0);
+    }
+  });
+
   it('SIGTERM flushes the batched last-used times and exits 0', async () => {
     const { keypair, clientSecret } = await createKeypair(local.keygate, { owner: { environmentId: tenant.environmentId } });
     expect((await requestToken(supertest(other.url), { clientId: keypair.clientId, clientSecret })).status).toBe(200);
