@@ -96,6 +96,8 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
     const firstStart = await bootstrapFirstStart(db.knex, config, clock.now());
     const catalog = await ResourceServerCatalog.load(db.knex, changes);
     const clients = new ClientCache(db.knex, clock, changes);
+    // In the background: requests meanwhile fall back to one query per new keypair.
+    const preloading = clients.preload().catch((error: Error) => log.warn('client cache preload failed', { error: error.message }));
     const lastUsed = new LastUsedRecorder(db.knex, log);
     lastUsed.start(config.lastUsedFlushSeconds);
     const keypairs = new KeypairService({ db: db.knex, changes, catalog, clock, maxActiveKeypairs: config.maxActiveKeypairs });
@@ -252,6 +254,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
         providerCallback = provider.callback();
       },
       async close() {
+        await preloading;
         await lastUsed.stop();
         await changes.close();
         if (ownsDatabase) await db.close();

@@ -158,19 +158,13 @@ interface CredentialsRow {
   secrets: Array<{ sha256: string; expires_at: string | null; status_idx: number }>;
 }
 
-export async function findCredentials(db: Knex, clientId: string): Promise<KeypairCredentials | undefined> {
-  const result = await db.raw<{ rows: CredentialsRow[] }>(
-    `select k.client_id, k.account_id, k.environment_id, k.scopes, k.enabled, k.expires_at,
+const CREDENTIALS_SELECT = `select k.client_id, k.account_id, k.environment_id, k.scopes, k.enabled, k.expires_at,
             coalesce(json_agg(json_build_object('sha256', encode(s.secret_sha256, 'hex'), 'expires_at', s.expires_at, 'status_idx', s.status_idx))
                      filter (where s.id is not null), '[]') as secrets
        from keypairs k
-       left join keypair_secrets s on s.client_id = k.client_id
-      where k.client_id = ?
-      group by k.client_id`,
-    [clientId],
-  );
-  const row = result.rows[0];
-  if (!row) return undefined;
+       left join keypair_secrets s on s.client_id = k.client_id`;
+
+function toCredentials(row: CredentialsRow): KeypairCredentials {
   return {
     clientId: row.client_id,
     accountId: row.account_id,
@@ -186,16 +180,36 @@ export async function findCredentials(db: Knex, clientId: string): Promise<Keypa
   };
 }
 
-/** One UPDATE for a whole batch of last-used times; never moves a time backwards. */
-export async function writeLastUsed(db: Knex, entries: ReadonlyArray<readonly [string, Date]>): Promise<void> {
-  if (entries.length === 0) return;
-  const values = entries.map(() => '(?, ?::timestamptz)').join(', ');
-  await db.raw(
-    `update keypairs k set last_used_at = v.at
-       from (values ${values}) as v(client_id, at)
-      where k.client_id = v.client_id and (k.last_used_at is null or k.last_used_at < v.at)`,
-    entries.flatMap(([clientId, at]) => [clientId, at.toISOString()]),
+export async function findCredentials(db: Knex, clientId: string): Promise<KeypairCredentials | undefined> {
+  const result = await db.raw<{ rows: CredentialsRow[] }>(`${CREDENTIALS_SELECT} where k.client_id = ? group by k.client_id`, [clientId]);
+  const row = result.rows[0];
+  return row && toCredentials(row);
+}
+
+/** Enabled keypairs' credentials in client_id order, a page after `afterClientId` (the cache preload). */
+export async function listEnabledCredentials(db: Knex, afterClientId: string, limit: number): Promise<KeypairCredentials[]> {
+  const result = await db.raw<{ rows: CredentialsRow[] }>(
+    `${CREDENTIALS_SELECT} where k.enabled and k.client_id > ? group by k.client_id order by k.client_id limit ?`,
+    [afterClientId, limit],
   );
+  return result.rows.map(toCredentials);
+}
+
+/** Rows per last-used UPDATE: the embedded database runs on the server's thread, so no one statement may stall it long. */
+const LAST_USED_CHUNK = 500;
+
+/** A batch of last-used times in one UPDATE per 500 keypairs; never moves a time backwards. */
+export async function writeLastUsed(db: Knex, entries: ReadonlyArray<readonly [string, Date]>): Promise<void> {
+  for (let start = 0; start < entries.length; start += LAST_USED_CHUNK) {
+    const chunk = entries.slice(start, start + LAST_USED_CHUNK);
+    const values = chunk.map(() => '(?, ?::timestamptz)').join(', ');
+    await db.raw(
+      `update keypairs k set last_used_at = v.at
+         from (values ${values}) as v(client_id, at)
+        where k.client_id = v.client_id and (k.last_used_at is null or k.last_used_at < v.at)`,
+      chunk.flatMap(([clientId, at]) => [clientId, at.toISOString()]),
+    );
+  }
 }
 
 export interface KeypairListOptions {

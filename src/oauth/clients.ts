@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type Provider from 'oidc-provider';
 import { ALL, type ChangeFeed } from '../db/notify.js';
 import { digestsEqual, hashSecret, isWellFormedSecret } from '../keypairs/secret.js';
-import { findCredentials, type KeypairCredentials } from '../keypairs/store.js';
+import { findCredentials, listEnabledCredentials, type KeypairCredentials } from '../keypairs/store.js';
 import type { Clock } from '../shared/clock.js';
 import { hasPrefix } from '../shared/ids.js';
 import { tokenRequestContext } from './request_context.js';
@@ -39,8 +39,12 @@ const MAX_ENTRIES = 200_000;
  */
 export class ClientCache {
   #entries = new Map<string, CachedClient>();
+  /** Credentials loaded ahead of use (preload); a Client is built from them on first use. */
+  #preloaded = new Map<string, KeypairCredentials>();
   /** Bumped by every invalidation; a fill that raced one is not cached. */
   #invalidations = 0;
+  /** Ids invalidated while a preload runs: its rows for them may be stale. */
+  #invalidatedDuringPreload: Set<string> | undefined;
 
   constructor(
     private readonly db: Knex,
@@ -52,8 +56,41 @@ export class ClientCache {
 
   invalidate(clientId: string): void {
     this.#invalidations += 1;
-    if (clientId === ALL) this.#entries.clear();
-    else this.#entries.delete(clientId);
+    this.#invalidatedDuringPreload?.add(clientId);
+    if (clientId === ALL) {
+      this.#entries.clear();
+      this.#preloaded.clear();
+    } else {
+      this.#entries.delete(clientId);
+      this.#preloaded.delete(clientId);
+    }
+  }
+
+  /**
+   * Loads every enabled keypair's credentials, a page at a time, so that the first
+   * request of each keypair costs no database round trip: with 100k keypairs drawn
+   * at random, almost every request would otherwise be a miss for a long time.
+   */
+  async preload(pageSize = 5000): Promise<number> {
+    const invalidated = new Set<string>();
+    this.#invalidatedDuringPreload = invalidated;
+    let loaded = 0;
+    try {
+      for (let after = ''; ; ) {
+        const page = await listEnabledCredentials(this.db, after, pageSize);
+        for (const credentials of page) {
+          if (!invalidated.has(credentials.clientId) && !invalidated.has(ALL) && !this.#entries.has(credentials.clientId)) {
+            this.#preloaded.set(credentials.clientId, credentials);
+            loaded += 1;
+          }
+        }
+        if (page.length < pageSize) break;
+        after = page.at(-1)!.clientId;
+      }
+    } finally {
+      this.#invalidatedDuringPreload = undefined;
+    }
+    return loaded;
   }
 
   get size(): number {
@@ -102,8 +139,9 @@ export class ClientCache {
     if (cached) return cached;
 
     const invalidationsBefore = this.#invalidations;
-    const credentials = await findCredentials(this.db, clientId);
+    const credentials = this.#preloaded.get(clientId) ?? (await findCredentials(this.db, clientId));
     if (!credentials) return undefined;
+    this.#preloaded.delete(clientId);
     // The typings hide the constructor's metadata argument; it is what addClient passes.
     const ClientClass = provider.Client as unknown as new (metadata: Record<string, unknown>) => ProviderClient;
     const client = new ClientClass({

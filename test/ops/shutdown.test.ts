@@ -37,6 +37,29 @@ function halfSentTokenRequest(port: number, clientId: string, secret: string) {
   return { response, finish: () => req.end(body.slice(10)) };
 }
 
+describe('SIGHUP', () => {
+  it('reloads the signing keys of a running server: a rotated key is published at once', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'keygate-sighup-'));
+    const port = await freePort();
+    const env = { PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATA_DIR: path.join(dir, 'data'), KEYS_FILE: path.join(dir, 'jwks.json') };
+    const server = await startServerProcess(env, dir);
+    try {
+      const kids = async () => ((await (await fetch(`${server.url}/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map((key) => key.kid);
+      expect(await kids()).toHaveLength(1);
+      const rotated = await runCli(['keys', 'rotate'], env, dir);
+      const added = /added ES256 key (\S+);/.exec(rotated.stdout)![1]!;
+      expect(await kids()).not.toContain(added);
+      server.child.kill('SIGHUP');
+      const deadline = Date.now() + 5000;
+      while (!(await kids()).includes(added) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await kids()).toContain(added);
+      expect(server.output()).toContain('SIGHUP: signing keys reloaded (2 published)');
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('SIGTERM', () => {
   it('lets requests in flight finish, writes last-used times, and exits 0', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'keygate-shutdown-'));
