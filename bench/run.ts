@@ -225,7 +225,7 @@ async function main() {
     const embeddedPort = port();
     const env = { DATA_DIR: path.join(work, 'data'), KEYS_FILE: path.join(work, 'jwks.json'), PORT: embeddedPort, ISSUER: `http://127.0.0.1:${embeddedPort}`, MAX_ACTIVE_KEYPAIRS: '1000000' };
     const seeded = await seed(env, { main: KEYPAIRS, list: 10_000 });
-    const embedded = await startServer(['bin/keygate.js', 'serve'], env, /listening/);
+    const embedded = await startServer(['bin/keygate.js', 'serve'], { ...env, LOG_LEVEL: 'info' }, /client cache preloaded/);
     const results = await tokenCases('embedded', embedded, seeded.headers);
     await verifierCase(embedded, seeded.headers[0]!);
     await adminCases(embedded, env, seeded);
@@ -246,14 +246,14 @@ async function main() {
       const pgPort = port();
       const pgEnv = { DATABASE_URL: PG_URL, KEYS_FILE: path.join(work, 'jwks-pg.json'), PORT: pgPort, ISSUER: `http://127.0.0.1:${pgPort}`, MAX_ACTIVE_KEYPAIRS: '1000000' };
       const pgSeeded = await seed(pgEnv, { main: KEYPAIRS, list: 10_000 });
-      const pg = await startServer(['bin/keygate.js', 'serve'], pgEnv, /listening/);
+      const pg = await startServer(['bin/keygate.js', 'serve'], { ...pgEnv, LOG_LEVEL: 'info' }, /client cache preloaded/);
       const pgResults = await tokenCases('PostgreSQL', pg, pgSeeded.headers);
       await pg.stop();
       targets.push({ target: 'server RSS under load <= 200 MiB (PostgreSQL)', value: `${pgResults.rss} MiB`, pass: pgResults.rss <= 200 });
 
       // Two workers need two cores, so this case shares them with the load generator.
       const workersPort = port();
-      const workers = await startServer(['bin/keygate.js', 'serve'], { ...pgEnv, PORT: workersPort, WORKERS: '2' }, /listening[\s\S]*listening/);
+      const workers = await startServer(['bin/keygate.js', 'serve'], { ...pgEnv, PORT: workersPort, WORKERS: '2', LOG_LEVEL: 'info' }, /client cache preloaded[\s\S]*client cache preloaded/);
       const random = () => pgSeeded.headers[Math.floor(Math.random() * pgSeeded.headers.length)]!;
       await loadToken(workers.url, random, 2);
       rows.push({ case: `token, ${KEYPAIRS / 1000}k keypairs random, 2 workers (PostgreSQL, not pinned)`, ...(await loadToken(workers.url, random)) });

@@ -97,7 +97,10 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
     const catalog = await ResourceServerCatalog.load(db.knex, changes);
     const clients = new ClientCache(db.knex, clock, changes);
     // In the background: requests meanwhile fall back to one query per new keypair.
-    const preloading = clients.preload().catch((error: Error) => log.warn('client cache preload failed', { error: error.message }));
+    const preloading = clients
+      .preload()
+      .then((keypairs) => log.info('client cache preloaded', { keypairs }))
+      .catch((error: Error) => log.warn('client cache preload failed', { error: error.message }));
     const lastUsed = new LastUsedRecorder(db.knex, log);
     lastUsed.start(config.lastUsedFlushSeconds);
     const keypairs = new KeypairService({ db: db.knex, changes, catalog, clock, maxActiveKeypairs: config.maxActiveKeypairs });

@@ -71,7 +71,7 @@ export class ClientCache {
    * request of each keypair costs no database round trip: with 100k keypairs drawn
    * at random, almost every request would otherwise be a miss for a long time.
    */
-  async preload(pageSize = 5000): Promise<number> {
+  async preload(pageSize = 1000): Promise<number> {
     const invalidated = new Set<string>();
     this.#invalidatedDuringPreload = invalidated;
     let loaded = 0;
@@ -86,6 +86,8 @@ export class ClientCache {
         }
         if (page.length < pageSize) break;
         after = page.at(-1)!.clientId;
+        // Let requests in between pages: the embedded database shares this thread.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
       this.#invalidatedDuringPreload = undefined;
