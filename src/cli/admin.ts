@@ -1,3 +1,4 @@
+import { access } from 'node:fs/promises';
 import type { Config } from '../config/config.js';
 import { mintAdminToken } from '../signing/admin_token.js';
 import { loadKeySet } from '../signing/keystore.js';
@@ -17,37 +18,70 @@ interface Problem {
   errors?: Array<{ field: string; message: string }>;
 }
 
+/**
+ * The operator's admin token, signed with the server's keys. A client must never
+ * create signing keys: loadKeySet would write a fresh key set that the server does
+ * not know, so a missing KEYS_FILE is an error here, not a first start.
+ */
+async function operatorToken(config: Config): Promise<string> {
+  if (config.keysJwks === undefined) {
+    try {
+      await access(config.keysFile);
+    } catch {
+      throw new CliError(
+        `no signing keys at ${config.keysFile} to sign an operator token with: run keygate where the server keeps its keys (KEYS_FILE or KEYS_JWKS), or give --token or KEYGATE_TOKEN`,
+      );
+    }
+  }
+  return mintAdminToken(config, await loadKeySet(config), config.operatorEmail);
+}
+
 /** The admin API over HTTP, as the operator (a token signed from keys/) unless told otherwise. */
 export class AdminClient {
   private constructor(
     readonly baseUrl: string,
     private readonly token: string,
+    /** Said after a 401 when the CLI signed the token itself: what the server must share with it. */
+    private readonly mintedHint: string | undefined,
   ) {}
 
   static async connect(config: Config, options: AdminOptions): Promise<AdminClient> {
-    const baseUrl = (options.url ?? process.env.KEYGATE_URL ?? config.issuer).replace(/\/+$/, '');
-    const token = options.token ?? process.env.KEYGATE_TOKEN ?? (await mintAdminToken(config, await loadKeySet(config), config.operatorEmail));
-    return new AdminClient(baseUrl, token);
+    // An empty variable counts as unset, as in loadConfig.
+    const raw = options.url ?? (process.env.KEYGATE_URL || undefined) ?? config.issuer;
+    const baseUrl = raw.replace(/\/+$/, '');
+    if (!/^https?:\/\//.test(baseUrl) || !URL.canParse(baseUrl)) throw new CliError(`the server URL must be http(s)://host[:port], not "${raw}" (--url or KEYGATE_URL)`);
+    const given = options.token ?? (process.env.KEYGATE_TOKEN || undefined);
+    if (given !== undefined) return new AdminClient(baseUrl, given, undefined);
+    const keys = config.keysJwks === undefined ? config.keysFile : 'KEYS_JWKS';
+    const hint = `(the CLI signed an operator token for ${config.operatorEmail} with the keys in ${keys} and issuer ${config.issuer}; the server must use the same keys and ISSUER, or give --token)`;
+    return new AdminClient(baseUrl, await operatorToken(config), hint);
   }
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let response: Response;
+    let text: string;
     try {
       response = await fetch(`${this.baseUrl}/admin/v1${path}`, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+        headers: { authorization: `Bearer ${this.token}`, accept: 'application/json', ...(body !== undefined && { 'content-type': 'application/json' }) },
         ...(body !== undefined && { body: JSON.stringify(body) }),
       });
+      text = await response.text();
     } catch {
       throw new CliError(`cannot reach ${this.baseUrl}: is the server running (npm start)?`);
     }
     if (response.status === 204) return undefined as T;
-    const text = await response.text();
-    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    let parsed: unknown;
+    try {
+      parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    } catch {
+      throw new CliError(`${this.baseUrl} answered ${response.status} with something other than JSON: is it a Keygate server?`);
+    }
     if (!response.ok) {
-      const problem = (parsed ?? {}) as Problem;
-      const fields = (problem.errors ?? []).map((error) => `\n  ${error.field}: ${error.message}`).join('');
-      throw new CliError(`${problem.detail ?? problem.title ?? `the server answered ${response.status}`}${fields}`);
+      const problem = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Problem;
+      const fields = (Array.isArray(problem.errors) ? problem.errors : []).map((error) => `\n  ${error.field}: ${error.message}`).join('');
+      const hint = response.status === 401 && this.mintedHint ? `\n  ${this.mintedHint}` : '';
+      throw new CliError(`${problem.detail ?? problem.title ?? `the server answered ${response.status}`}${fields}${hint}`);
     }
     return parsed as T;
   }
@@ -62,8 +96,16 @@ export function table(rows: Array<Record<string, string>>): string {
   return `${[line(columns), ...rows.map((row) => line(columns.map((column) => row[column] ?? '')))].join('\n')}\n`;
 }
 
+/** One value as a person reads it: lists space-separated, scope definitions by name. */
+export function plain(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (Array.isArray(value)) return value.map((item: unknown) => (typeof item === 'object' && item !== null && 'name' in item ? plain(item.name) : plain(item))).join(' ');
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
 /** `key  value` lines. */
 export function fields(entries: Array<[string, unknown]>): string {
   const width = Math.max(...entries.map(([key]) => key.length));
-  return `${entries.map(([key, value]) => `${key.padEnd(width)}  ${value === null || value === undefined ? '' : Array.isArray(value) ? value.join(' ') : String(value)}`).join('\n')}\n`;
+  return `${entries.map(([key, value]) => `${key.padEnd(width)}  ${plain(value)}`.trimEnd()).join('\n')}\n`;
 }

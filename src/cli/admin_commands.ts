@@ -1,5 +1,5 @@
 import type { Config } from '../config/config.js';
-import { AdminClient, CliError, fields, table, type AdminOptions } from './admin.js';
+import { AdminClient, CliError, fields, plain, table, type AdminOptions } from './admin.js';
 
 /** The options the admin commands read (parsed in main.ts). */
 export interface AdminValues {
@@ -43,6 +43,14 @@ interface Keypair {
   clientSecret?: string;
 }
 
+interface AuditEvent {
+  at: string;
+  action: string;
+  actor: { type: string; email: string | null; id: string | null };
+  ip: string | null;
+  after: unknown;
+}
+
 interface Page<T> {
   data: T[];
   nextCursor: string | null;
@@ -62,12 +70,26 @@ function requireId(id: string | undefined, what: string): string {
   return id;
 }
 
-/** `--expires 7d`, `--expires 3600` or `--expires 2027-01-31T00:00:00Z`. */
+/**
+ * `--expires 7d`, `--expires 3600`, `--expires 2027-01-31T12:00:00Z` or `--expires 2027-01-31`
+ * (the start of that day, UTC). The server checks the value; this only picks the field.
+ */
 function expiry(value: string | undefined): Record<string, unknown> {
   if (value === undefined || value === 'never') return {};
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return { expiresAt: `${value}T00:00:00Z` };
   if (/^\d{4}-\d{2}-\d{2}T/.test(value)) return { expiresAt: value };
   return { expiresIn: value };
 }
+
+function pageQuery(values: AdminValues, extra: Record<string, string | undefined> = {}): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries({ ...extra, limit: values.limit, cursor: values.cursor })) {
+    if (value !== undefined) query.set(key, value);
+  }
+  return query.size ? `?${query}` : '';
+}
+
+const more = (page: Page<unknown>) => (page.nextCursor ? `more: --cursor ${page.nextCursor}\n` : '');
 
 function keypairRow(keypair: Keypair): Record<string, string> {
   return {
@@ -79,6 +101,18 @@ function keypairRow(keypair: Keypair): Record<string, string> {
     LAST_USED: keypair.lastUsedAt ?? 'never',
     EXPIRES: keypair.expiresAt ?? 'never',
     CREATED_BY: keypair.createdBy,
+  };
+}
+
+/** What an event changed, as `field=value` pairs (the `after` side). */
+function eventRow(event: AuditEvent): Record<string, string> {
+  const after = typeof event.after === 'object' && event.after !== null ? Object.entries(event.after) : [];
+  return {
+    AT: event.at,
+    ACTION: event.action,
+    ACTOR: event.actor.email ?? event.actor.id ?? event.actor.type,
+    IP: event.ip ?? '',
+    CHANGES: after.map(([key, value]) => `${key}=${plain(value) || '""'}`).join(', '),
   };
 }
 
@@ -143,14 +177,9 @@ async function keypairs(client: AdminClient, action: string | undefined, id: str
       return values.json ? created : showSecret(client, created, 'Created');
     }
     case 'list': {
-      const query = new URLSearchParams();
-      if (values.enabled !== undefined) query.set('enabled', values.enabled);
-      if (values.q !== undefined) query.set('q', values.q);
-      if (values.limit !== undefined) query.set('limit', values.limit);
-      if (values.cursor !== undefined) query.set('cursor', values.cursor);
-      const page = await client.call<Page<Keypair>>('GET', `${await owner(client, values)}/keypairs${query.size ? `?${query}` : ''}`);
+      const page = await client.call<Page<Keypair>>('GET', `${await owner(client, values)}/keypairs${pageQuery(values, { enabled: values.enabled, q: values.q })}`);
       if (values.json) return page;
-      return `${table(page.data.map(keypairRow))}${page.nextCursor ? `more: --cursor ${page.nextCursor}\n` : ''}`;
+      return `${table(page.data.map(keypairRow))}${more(page)}`;
     }
     case 'show': {
       const keypair = await client.call<Keypair>('GET', `/keypairs/${requireId(id, 'keypair')}`);
@@ -169,8 +198,8 @@ async function keypairs(client: AdminClient, action: string | undefined, id: str
       return values.json ? keypair : showKeypair(keypair);
     }
     case 'rotate': {
+      if (values.grace !== undefined && !/^\d+$/.test(values.grace)) throw new CliError('--grace takes a whole number of seconds');
       const grace = values.grace === undefined ? 0 : Number(values.grace);
-      if (!Number.isInteger(grace)) throw new CliError('--grace takes a whole number of seconds');
       const keypair = await client.call<Keypair>('POST', `/keypairs/${requireId(id, 'keypair')}/rotate`, { gracePeriodSeconds: grace });
       if (values.json) return keypair;
       return `${showSecret(client, keypair, 'Rotated')}${grace > 0 ? `The previous secret keeps working for ${grace} seconds.\n` : 'The previous secret no longer works.\n'}`;
@@ -180,9 +209,9 @@ async function keypairs(client: AdminClient, action: string | undefined, id: str
       return values.json ? { deleted: id } : `deleted ${id}\n`;
     }
     case 'events': {
-      const page = await client.call<Page<{ at: string; action: string; actor: { type: string; email: string | null; id: string | null }; ip: string | null }>>('GET', `/keypairs/${requireId(id, 'keypair')}/events`);
+      const page = await client.call<Page<AuditEvent>>('GET', `/keypairs/${requireId(id, 'keypair')}/events${pageQuery(values)}`);
       if (values.json) return page;
-      return table(page.data.map((event) => ({ AT: event.at, ACTION: event.action, ACTOR: event.actor.email ?? event.actor.id ?? event.actor.type, IP: event.ip ?? '' })));
+      return `${table(page.data.map(eventRow))}${more(page)}`;
     }
     default:
       throw new CliError('keypairs takes create, list, show, update, disable, enable, rotate, delete or events');
@@ -193,7 +222,7 @@ async function simple(client: AdminClient, group: string, action: string | undef
   const render = (data: unknown, rows: (item: Record<string, unknown>) => Record<string, string>) => {
     if (values.json) return data;
     const list = (data as Page<Record<string, unknown>>).data;
-    return list ? table(list.map(rows)) : fields(Object.entries(data as Record<string, unknown>).filter(([, value]) => typeof value !== 'object' || Array.isArray(value)));
+    return list ? table(list.map(rows)) : fields(Object.entries(data as Record<string, unknown>).filter(([, value]) => value === null || typeof value !== 'object' || Array.isArray(value)));
   };
   const basics = (item: Record<string, unknown>) => ({ ID: String(item.id), NAME: String(item.name), STATUS: String(item.status ?? '') });
   switch (`${group} ${action}`) {

@@ -25,9 +25,10 @@ Usage:
 
 Admin commands (call the running server's admin API; add --json for scripts):
   keygate keypairs create --name N [--scopes "read write"] [--comment C]
-                          [--expires 1d|7d|30d|90d|SECONDS|ISO-DATE] [--environment ID | --account ID]
+                          [--expires 1d|7d|30d|90d|SECONDS|2027-01-31|2027-01-31T12:00:00Z]
+                          [--environment ID | --account ID]   (default: your only environment)
   keygate keypairs list [--environment ID | --account ID] [--enabled true|false] [--q TEXT] [--limit N] [--cursor C]
-  keygate keypairs show|delete|events ID
+  keygate keypairs show|delete ID               keygate keypairs events ID [--limit N] [--cursor C]
   keygate keypairs disable ID [--reason R]      keygate keypairs enable ID
   keygate keypairs update ID [--name N] [--comment C] [--scopes S]
   keygate keypairs rotate ID [--grace SECONDS]  (default 0: the old secret dies at once)

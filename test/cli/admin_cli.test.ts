@@ -1,4 +1,7 @@
-import { mkdtemp } from 'node:fs/promises';
+import { once } from 'node:events';
+import { access, mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,13 +55,16 @@ describe('keygate keypairs', () => {
 
     const disabled = await keygate('keypairs', 'disable', clientId, '--reason', 'leaked');
     expect(disabled.stdout.trim()).toBe(`disabled ${clientId} (billing)`);
-    expect((await token(clientId, secret)).status).toBe(401);
+    const refused = await token(clientId, secret);
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { error: string }).error).toBe('invalid_client');
     expect((await keygate('keypairs', 'show', clientId)).stdout).toMatch(/state\s+disabled \(leaked\)/);
     expect((await keygate('keypairs', 'enable', clientId)).code).toBe(0);
     expect((await token(clientId, secret)).status).toBe(200);
 
-    const updated = await keygate('keypairs', 'update', clientId, '--scopes', 'read', '--comment', 'owned by data');
+    const updated = await keygate('keypairs', 'update', clientId, '--scopes', 'read', '--comment', 'owned by data', '--name', 'billing-export');
     expect(updated.stdout).toMatch(/scopes\s+read\n/);
+    expect(updated.stdout).toMatch(/name\s+billing-export\n/);
     expect(updated.stdout).toMatch(/comment\s+owned by data/);
 
     const rotated = await keygate('keypairs', 'rotate', clientId, '--grace', '600');
@@ -69,12 +75,30 @@ describe('keygate keypairs', () => {
 
     const events = await keygate('keypairs', 'events', clientId);
     expect(events.stdout.split('\n').slice(1, 6).map((line) => line.split(/\s+/)[1])).toEqual(['keypair.rotated', 'keypair.updated', 'keypair.enabled', 'keypair.disabled', 'keypair.created']);
+    expect(events.stdout).toMatch(/keypair\.disabled\s+operator@localhost\s+.*disabledReason=leaked/);
+    expect(events.stdout).toMatch(/keypair\.rotated\s+.*gracePeriodSeconds=600/);
 
     expect((await keygate('keypairs', 'delete', clientId)).stdout.trim()).toBe(`deleted ${clientId}`);
     expect((await token(clientId, newSecret)).status).toBe(401);
     const gone = await keygate('keypairs', 'show', clientId);
     expect(gone.code).toBe(1);
     expect(gone.stderr.trim()).toBe('keygate: Keypair not found.');
+  }, 60_000);
+
+  it('gives scripts the secret with --json, once, and takes a calendar date as expiry', async () => {
+    const day = new Date(Date.now() + 40 * 86_400_000).toISOString().slice(0, 10);
+    const created = await keygate('keypairs', 'create', '--name', 'scripted', '--scopes', 'read', '--expires', day, '--json');
+    expect(created.code).toBe(0);
+    const keypair = JSON.parse(created.stdout) as { clientId: string; clientSecret: string; expiresAt: string; scopes: string[] };
+    expect(keypair.clientSecret).toMatch(/^kgs_\w+$/);
+    expect(keypair).toMatchObject({ scopes: ['read'], expiresAt: `${day}T00:00:00.000Z` });
+    expect((await token(keypair.clientId, keypair.clientSecret)).status).toBe(200);
+
+    const shown = await keygate('keypairs', 'show', keypair.clientId, '--json');
+    expect(JSON.parse(shown.stdout)).not.toHaveProperty('clientSecret');
+    expect(shown.stdout).not.toContain(keypair.clientSecret);
+    expect((await keygate('keypairs', 'show', keypair.clientId)).stdout).toMatch(new RegExp(`expires\\s+${day}T00:00:00.000Z`));
+    expect((await keygate('keypairs', 'delete', keypair.clientId, '--json')).code).toBe(0);
   });
 
   it('prints every bad field of a refused create and exits 1', async () => {
@@ -85,6 +109,12 @@ describe('keygate keypairs', () => {
     expect(refused.stderr).toContain('scopes: not defined by any resource server: ghost');
   });
 
+  it('refuses a --grace that is not a whole number before calling the server', async () => {
+    const result = await keygate('keypairs', 'rotate', 'kp_whatever', '--grace', '1.5');
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe('keygate: --grace takes a whole number of seconds');
+  });
+
   it('says when the server cannot be reached', async () => {
     const port = await freePort();
     const result = await runCli(['keypairs', 'list', '--url', `http://127.0.0.1:${port}`], env, dir);
@@ -93,9 +123,56 @@ describe('keygate keypairs', () => {
   });
 });
 
+describe('how the CLI finds the server and signs in', () => {
+  it('refuses a server URL without a scheme', async () => {
+    const result = await keygate('accounts', 'list', '--url', 'localhost:3000');
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe('keygate: the server URL must be http(s)://host[:port], not "localhost:3000" (--url or KEYGATE_URL)');
+  });
+
+  it('says so when something other than Keygate answers', async () => {
+    const other = createServer((_request, response) => response.writeHead(404, { 'content-type': 'text/html' }).end('<h1>nope</h1>'));
+    other.listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    try {
+      const result = await keygate('accounts', 'list', '--url', url);
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim()).toBe(`keygate: ${url} answered 404 with something other than JSON: is it a Keygate server?`);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('never creates signing keys: without KEYS_FILE and a token it says what to do', async () => {
+    const missing = path.join(dir, 'elsewhere', 'jwks.json');
+    const result = await runCli(['keypairs', 'list'], { ...env, KEYGATE_URL: server.url, KEYS_FILE: missing }, dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`keygate: no signing keys at ${missing} to sign an operator token with`);
+    expect(result.stderr).toContain('give --token or KEYGATE_TOKEN');
+    await expect(access(missing)).rejects.toThrow();
+  });
+
+  it('explains a refused token it signed itself, and accepts one given with KEYGATE_TOKEN', async () => {
+    const foreign = path.join(dir, 'foreign', 'jwks.json');
+    // admin-token creates a key set the server has never seen.
+    expect((await runCli(['admin-token', '--operator'], { ...env, KEYS_FILE: foreign }, dir)).code).toBe(0);
+    const refused = await runCli(['accounts', 'list'], { ...env, KEYGATE_URL: server.url, KEYS_FILE: foreign }, dir);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^keygate: The token signature is not valid\.\n {2}\(the CLI signed an operator token for operator@localhost with the keys in .*foreign.jwks\.json/);
+
+    const operatorToken = (await keygate('admin-token', '--operator')).stdout.trim();
+    const accepted = await runCli(['accounts', 'list', '--json'], { ...env, KEYGATE_URL: server.url, KEYS_FILE: foreign, KEYGATE_TOKEN: operatorToken }, dir);
+    expect(accepted.code).toBe(0);
+    expect((JSON.parse(accepted.stdout) as { data: unknown[] }).data.length).toBeGreaterThan(0);
+  });
+});
+
 describe('keygate accounts, environments, users, admins, resource-servers', () => {
   it('sets up a tenant and an environment admin who then manages keypairs alone', async () => {
     const account = JSON.parse((await keygate('accounts', 'create', '--name', 'Acme', '--json')).stdout) as { id: string };
+    expect((await keygate('accounts', 'list')).stdout).toMatch(new RegExp(`${account.id}\\s+Acme\\s+active`));
+    expect((await keygate('accounts', 'show', account.id)).stdout).toMatch(/name\s+Acme\n/);
     const environment = JSON.parse((await keygate('environments', 'create', '--account', account.id, '--name', 'production', '--json')).stdout) as { id: string };
     expect((await keygate('environments', 'list', '--account', account.id)).stdout).toMatch(new RegExp(`${environment.id}\\s+production\\s+active`));
     const user = JSON.parse((await keygate('users', 'create', '--email', 'dana@acme.test', '--name', 'Dana', '--json')).stdout) as { id: string };
@@ -106,6 +183,8 @@ describe('keygate accounts, environments, users, admins, resource-servers', () =
     const ambiguous = await keygate('keypairs', 'list');
     expect(ambiguous.code).toBe(1);
     expect(ambiguous.stderr).toContain('pick one with --environment');
+    expect(ambiguous.stderr).toMatch(new RegExp(`\\n {2}env_\\w+\\s+development\\n {2}${environment.id}\\s+production|\\n {2}${environment.id}\\s+production\\n {2}env_\\w+\\s+development`));
+    expect((await keygate('keypairs', 'list', '--environment', environment.id)).stdout.trim()).toBe('(none)');
 
     // Dana has one environment, so her commands need no flag.
     const danaToken = (await keygate('admin-token', '--email', 'dana@acme.test')).stdout.trim();
@@ -114,11 +193,13 @@ describe('keygate accounts, environments, users, admins, resource-servers', () =
     expect(created.stderr).toContain(`using environment production (${environment.id})`);
 
     const identifier = 'https://reports.acme.test/';
-    expect((await keygate('resource-servers', 'create', '--identifier', identifier, '--name', 'Reports', '--scopes', 'reports:read', '--ttl', '120')).code).toBe(0);
-    expect((await keygate('resource-servers', 'list')).stdout).toMatch(/https:\/\/reports\.acme\.test\/\s+Reports\s+reports:read\s+120/);
+    const reports = await keygate('resource-servers', 'create', '--identifier', identifier, '--name', 'Reports', '--scopes', 'reports:read reports:export', '--ttl', '120');
+    expect(reports.code).toBe(0);
+    expect(reports.stdout).toMatch(/scopes\s+reports:read reports:export\n/);
+    expect((await keygate('resource-servers', 'list')).stdout).toMatch(/https:\/\/reports\.acme\.test\/\s+Reports\s+reports:read reports:export\s+120/);
 
     expect((await keygate('admins', 'revoke', '--user', user.id, '--environment', environment.id)).code).toBe(0);
     expect((await keygate('environments', 'close', environment.id)).stdout).toContain('closed environment');
     expect((await keygate('accounts', 'close', account.id)).stdout).toContain('closed account');
-  });
+  }, 60_000);
 });

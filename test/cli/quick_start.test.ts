@@ -33,8 +33,13 @@ describe('the README quick start', () => {
 
     const created = await runCli(['keypairs', 'create', '--name', 'demo', '--scopes', 'read'], env, dir);
     expect(created.code).toBe(0);
+    // No flag: the one environment of a fresh install, named on stderr so stdout stays the result.
+    expect(created.stderr.trim()).toMatch(/^using environment development \(env_\w+\)$/);
     const clientId = /client_id\s+(kp_\w+)/.exec(created.stdout)![1]!;
     const secret = /client_secret\s+(kgs_\w+)/.exec(created.stdout)![1]!;
+    expect(created.stdout).toContain('This secret is shown once and cannot be shown again');
+    // The printed curl is the one the README shows, against the server the CLI found by ISSUER alone.
+    expect(created.stdout).toContain(`curl -s -u "${clientId}:${secret}" -d grant_type=client_credentials ${issuer}/token`);
 
     const basic = `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
     const fetchToken = () =>
