@@ -1,13 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { getListFromStatusListJWT, getStatusListFromJWT } from '@sd-jwt/jwt-status-list';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier, type Verifier } from 'keygate/verifier';
-import { createKeypair, createTenant, OPERATOR, requestToken, startTestKeygate, type TestKeygate } from '../support/keygate.js';
+import { createKeypair, createTenant, OPERATOR, requestToken, startServedKeygate, type ServedKeygate } from '../support/keygate.js';
 
-let kg: TestKeygate;
-let server: Server;
+let kg: ServedKeygate;
 let issuer: string;
 let audience: string;
 let tenant: Awaited<ReturnType<typeof createTenant>>;
@@ -15,28 +12,18 @@ let tenant: Awaited<ReturnType<typeof createTenant>>;
 let statusListsDown = false;
 
 beforeAll(async () => {
-  let handler: ReturnType<TestKeygate['keygate']['callback']> | undefined;
-  server = createServer((req, res) => {
-    if (statusListsDown && req.url?.startsWith('/statuslists/')) {
-      res.statusCode = 503;
-      res.end();
-      return;
-    }
-    void handler?.(req, res);
+  kg = await startServedKeygate({ STATUS_LIST_TTL: '30' }, (req, res) => {
+    if (!statusListsDown || !req.url?.startsWith('/statuslists/')) return false;
+    res.statusCode = 503;
+    res.end();
+    return true;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  kg = await startTestKeygate({ ISSUER: issuer, STATUS_LIST_TTL: '30' });
-  handler = kg.keygate.callback();
+  issuer = kg.issuer;
   tenant = await createTenant(kg.keygate);
   audience = kg.keygate.catalog.defaultServer!.identifier;
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  server.close();
-  await kg.close();
-});
+afterAll(() => kg.close());
 
 const verifierOnTestClock = (options: { statusListFailure?: 'reject' | 'accept' } = {}): Verifier =>
   createVerifier({ issuer, audience, currentDate: kg.clock.alongsideRealTime, ...options });

@@ -118,3 +118,36 @@ export function requestToken(
   }
   return request.send({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret, ...params });
 }
+
+export interface ServedKeygate extends TestKeygate {
+  /** The loopback URL, which is also the ISSUER, so tokens' iss and URIs point at it. */
+  readonly issuer: string;
+}
+
+/**
+ * Keygate on a loopback port whose ISSUER is that port's URL, for resource-server
+ * tests that fetch discovery, JWKS and status lists over HTTP. `intercept` sees each
+ * request first and answers it itself by returning true.
+ */
+export async function startServedKeygate(
+  env: Record<string, string> = {},
+  intercept: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => boolean = () => false,
+): Promise<ServedKeygate> {
+  let handler: ReturnType<Keygate['callback']> | undefined;
+  const server = createServer((req, res) => {
+    if (!intercept(req, res)) void handler?.(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const kg = await startTestKeygate({ ISSUER: issuer, ...env });
+  handler = kg.keygate.callback();
+  return {
+    ...kg,
+    issuer,
+    async close() {
+      server.closeAllConnections();
+      server.close();
+      await kg.close();
+    },
+  };
+}

@@ -1,36 +1,25 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier } from 'keygate/verifier';
-import { createKeypair, createTenant, startTestKeygate, type TestKeygate } from '../support/keygate.js';
+import { createKeypair, createTenant, startServedKeygate, type ServedKeygate } from '../support/keygate.js';
 
 /**
  * Tokens fetched by openid-client (an OAuth library Keygate did not write), through
  * discovery and the client-credentials grant, are accepted by keygate/verifier.
  */
-let kg: TestKeygate;
-let server: Server;
+let kg: ServedKeygate;
 let issuer: string;
 let credentials: { clientId: string; clientSecret: string };
 
 beforeAll(async () => {
-  let handler: ReturnType<TestKeygate['keygate']['callback']> | undefined;
-  server = createServer((req, res) => void handler?.(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  kg = await startTestKeygate({ ISSUER: issuer });
-  handler = kg.keygate.callback();
+  kg = await startServedKeygate();
+  issuer = kg.issuer;
   const tenant = await createTenant(kg.keygate);
   const created = await createKeypair(kg.keygate, { owner: { environmentId: tenant.environmentId }, scopes: ['read', 'write'] });
   credentials = { clientId: created.keypair.clientId, clientSecret: created.clientSecret };
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  server.close();
-  await kg.close();
-});
+afterAll(() => kg.close());
 
 describe('openid-client interop', () => {
   it.each([

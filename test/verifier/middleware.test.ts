@@ -1,25 +1,19 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { importJWK, SignJWT } from 'jose';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, createVerifier, requireToken, type VerifiedToken, type Verifier } from 'keygate/verifier';
 import { createResourceServer } from '../../examples/resource_server.js';
-import { createKeypair, createTenant, requestToken, startTestKeygate, type TestKeygate } from '../support/keygate.js';
+import { createKeypair, createTenant, requestToken, startServedKeygate, type ServedKeygate } from '../support/keygate.js';
 
-let kg: TestKeygate;
-let keygateServer: Server;
+let kg: ServedKeygate;
 let issuer: string;
 let verifier: Verifier;
 let readToken: string;
 
 beforeAll(async () => {
-  let handler: ReturnType<TestKeygate['keygate']['callback']> | undefined;
-  keygateServer = createServer((req, res) => void handler?.(req, res));
-  await new Promise<void>((resolve) => keygateServer.listen(0, '127.0.0.1', resolve));
-  issuer = `http://127.0.0.1:${(keygateServer.address() as AddressInfo).port}`;
-  kg = await startTestKeygate({ ISSUER: issuer });
-  handler = kg.keygate.callback();
+  kg = await startServedKeygate();
+  issuer = kg.issuer;
   verifier = createVerifier({ issuer, audience: kg.keygate.catalog.defaultServer!.identifier });
   const tenant = await createTenant(kg.keygate);
   const { keypair, clientSecret } = await createKeypair(kg.keygate, { owner: { environmentId: tenant.environmentId }, scopes: ['read'] });
@@ -27,11 +21,7 @@ beforeAll(async () => {
   readToken = response.body.access_token;
 });
 
-afterAll(async () => {
-  keygateServer.closeAllConnections();
-  keygateServer.close();
-  await kg.close();
-});
+afterAll(() => kg.close());
 
 async function expiredToken(): Promise<string> {
   const key = kg.keygate.keySet().keys[0]!;

@@ -1,13 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader, generateKeyPair, importJWK, SignJWT, base64url, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotateKeys } from '../../src/signing/keystore.js';
 import { createVerifier, type VerifierErrorCode } from '../../src/verifier/index.js';
-import { createKeypair, createTenant, requestToken, startTestKeygate, type TestKeygate } from '../support/keygate.js';
+import { createKeypair, createTenant, requestToken, startServedKeygate, type ServedKeygate } from '../support/keygate.js';
 
-let kg: TestKeygate;
-let server: Server;
+let kg: ServedKeygate;
 let issuer: string;
 let audience: string;
 let jwksFetches = 0;
@@ -16,26 +13,18 @@ let tenant: Awaited<ReturnType<typeof createTenant>>;
 
 /** Keygate on a loopback port whose ISSUER is that port, counting JWKS fetches. */
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  kg = await startServedKeygate({}, (req) => {
     if (req.url === '/jwks') jwksFetches += 1;
-    void handler(req, res);
+    return false;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  kg = await startTestKeygate({ ISSUER: issuer });
-  handler = kg.keygate.callback();
+  issuer = kg.issuer;
   tenant = await createTenant(kg.keygate);
   audience = kg.keygate.catalog.defaultServer!.identifier;
   const created = await createKeypair(kg.keygate, { owner: { environmentId: tenant.environmentId }, scopes: ['read'] });
   credentials = { clientId: created.keypair.clientId, clientSecret: created.clientSecret };
 });
-let handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => Promise<void> | void = () => undefined;
 
-afterAll(async () => {
-  server.closeAllConnections();
-  server.close();
-  await kg.close();
-});
+afterAll(() => kg.close());
 
 async function issuedToken(): Promise<string> {
   const response = await requestToken(kg.http, credentials);
