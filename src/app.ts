@@ -35,7 +35,6 @@ export interface KeygateOptions {
 
 export interface Keygate {
   readonly config: Config;
-  readonly app: Koa;
   readonly db: Database;
   readonly keypairs: KeypairService;
   readonly tenancy: TenancyService;
@@ -201,12 +200,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
         ctx.body = { error: 'invalid_request', error_description: `${ctx.path} accepts ${methods.join(', ')}` };
         return;
       }
-      if (methods) {
-        // oidc-provider answers on the raw request, with its own RFC 6749 error bodies.
-        ctx.respond = false;
-        await providerCallback(ctx.req, ctx.res);
-        return;
-      }
+      // A provider route with its right method never gets here: callback() hands it to oidc-provider.
       await next();
     });
     app.use(admin);
@@ -239,7 +233,6 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
 
     return {
       config,
-      app,
       db,
       keypairs,
       tenancy,
