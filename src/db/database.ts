@@ -3,7 +3,7 @@ import pg from 'pg';
 import { ConfigError, type Config } from '../config/config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 
-// timestamptz and bigint come back as strings by default; Keygate wants Dates and numbers.
+// bigint (count(*), sequence values) comes back as a string by default; Keygate wants numbers. (timestamptz already parses to Date.)
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 export interface Database {
