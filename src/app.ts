@@ -12,7 +12,12 @@ import { migrateLatest } from './db/migrate.js';
 import { localChangeFeed, postgresChangeFeed, type ChangeFeed } from './db/notify.js';
 import { LastUsedRecorder } from './keypairs/last_used.js';
 import { KeypairService } from './keypairs/service.js';
+import { MaintenanceJob, type MaintenanceDeps } from './keypairs/maintenance.js';
+import { NotificationWorker } from './notifications/worker.js';
+import { logTransport, smtpTransport } from './notifications/transport.js';
 import { ClientCache } from './oauth/clients.js';
+import { TokenGuards } from './oauth/guards.js';
+import { RateLimiter } from './oauth/rate_limit.js';
 import { buildProvider } from './oauth/provider.js';
 import { tokenRequestContext } from './oauth/request_context.js';
 import { StatusLists } from './status/status_list.js';
@@ -20,11 +25,15 @@ import { Metrics } from './ops/metrics.js';
 import { opsMiddleware } from './ops/routes.js';
 import { ResourceServerCatalog } from './resource_servers/catalog.js';
 import { ResourceServerService } from './resource_servers/service.js';
+import { clientAddress } from './shared/client_address.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/log.js';
 import { loadKeySet, type KeySet } from './signing/keystore.js';
 import { bootstrapFirstStart, type FirstStart } from './tenancy/bootstrap.js';
 import { TenancyService } from './tenancy/service.js';
+import { AutoDisable } from './usage/auto_disable.js';
+import { UsageRecorder, type RollupKeys } from './usage/recorder.js';
+import { UsageReport } from './usage/report.js';
 
 export interface KeygateOptions {
   readonly clock?: Clock;
@@ -41,6 +50,11 @@ export interface Keygate {
   readonly catalog: ResourceServerCatalog;
   readonly clients: ClientCache;
   readonly lastUsed: LastUsedRecorder;
+  /** The usage log; undefined with USAGE_LOG=off. */
+  readonly usage: UsageRecorder | undefined;
+  readonly rateLimiter: RateLimiter;
+  readonly notifications: NotificationWorker;
+  readonly maintenance: MaintenanceJob;
   readonly changes: ChangeFeed;
   readonly metrics: Metrics;
   /** Set when this start created the first operator, account and environment. */
@@ -79,6 +93,14 @@ function serverMetadata(config: Config, catalog: ResourceServerCatalog): Record<
   };
 }
 
+/** Rollup keys of the usage log: resources and scopes outside the catalogue count as "other", so clients cannot grow the rollups. */
+function rollupKeysOf(catalog: ResourceServerCatalog): RollupKeys {
+  return {
+    resourceKey: (resource) => (resource === null ? undefined : catalog.byIdentifier(resource) ? resource : 'other'),
+    scopeKeys: (scope) => (scope === null ? [] : [...new Set(scope.split(' ').filter(Boolean).map((name) => (catalog.definesScope(name) ? name : 'other')))]),
+  };
+}
+
 /** Composes Keygate: database, migrations, first start, caches and the HTTP app. */
 export async function startKeygate(config: Config, options: KeygateOptions = {}): Promise<Keygate> {
   const clock = options.clock ?? systemClock;
@@ -104,10 +126,42 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
     lastUsed.start(config.lastUsedFlushSeconds);
     const keypairs = new KeypairService({ db: db.knex, changes, catalog, clock, maxActiveKeypairs: config.maxActiveKeypairs });
 
+    const rateLimiter = new RateLimiter(db.knex, log);
+    // Only a shared database has other processes to share counts with.
+    if (!db.embedded) rateLimiter.start();
+    const guards = new TokenGuards(rateLimiter, config.rateLimitPerMinute, clock);
+    const usage = config.usageLog ? new UsageRecorder(db.knex, rollupKeysOf(catalog), log) : undefined;
+    if (usage) {
+      const autoDisable = new AutoDisable({
+        db: db.knex,
+        keypairs,
+        clock,
+        log,
+        policy: { windowSeconds: config.autoDisableWindowSeconds, minFailures: config.autoDisableMinFailures, failureRatio: config.autoDisableFailureRatio, enabledByDefault: config.autoDisableDefault },
+      });
+      usage.onFlushed((records) => autoDisable.check(records));
+      usage.start(config.lastUsedFlushSeconds);
+    }
+    const transport = config.smtpUrl && config.mailFrom ? smtpTransport(config.smtpUrl, config.mailFrom) : logTransport(log);
+    const notifications = new NotificationWorker({ db: db.knex, transport, clock, log, issuer: config.issuer });
+    notifications.start();
+    const maintenanceDeps: MaintenanceDeps = {
+      db: db.knex,
+      keypairs,
+      clock,
+      log,
+      expiredRetentionDays: config.expiredRetentionDays,
+      usageRetentionDays: config.usageRetentionDays,
+      expiryWarningDays: config.expiryWarningDays,
+    };
+    const maintenance = new MaintenanceJob(maintenanceDeps);
+    maintenance.start();
+
     const tenancy = new TenancyService({ db: db.knex, changes, clock });
     const resourceServers = new ResourceServerService({ db: db.knex, changes, catalog, clock });
     const authenticator = new Authenticator(db.knex, config, () => keySet);
-    const admin = adminMiddleware({ authenticator, keypairs, tenancy, resourceServers, history: new AuditHistory(db.knex), clock, log, issuer: config.issuer });
+    const usageReport = new UsageReport(db.knex, clock, usage);
+    const admin = adminMiddleware({ authenticator, keypairs, tenancy, resourceServers, history: new AuditHistory(db.knex), usage: usageReport, clock, log, issuer: config.issuer, trustProxyHops: config.trustProxyHops });
 
     const metrics = new Metrics(db.knex);
     /** The request id of each request, for lines logged where only the raw request is at hand. */
@@ -118,7 +172,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
       return typeof resource === 'string' && catalog.byIdentifier(resource) ? resource : 'unknown';
     };
     const makeProvider = () => {
-      const built = buildProvider({ config, keySet, catalog, clients, lastUsed, clock, log });
+      const built = buildProvider({ config, keySet, catalog, clients, lastUsed, guards, usage, clock, log });
       built.on('grant.success', (ctx: KoaContextWithOIDC) => metrics.tokensIssued.inc({ resource: resourceLabel(ctx) }));
       built.on('grant.error', (ctx: KoaContextWithOIDC, error: { error?: string }) => {
         metrics.tokensRefused.inc({ error: error.error ?? 'server_error', resource: resourceLabel(ctx) });
@@ -228,7 +282,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
         if (path === '/token') metrics.tokenLatency.observe(seconds);
         log.debug('request', { requestId, method: req.method, path, status: res.statusCode, ms: Math.round(seconds * 10_000) / 10 });
       });
-      return tokenRequestContext.run({}, () => providerCallback(req, res));
+      return tokenRequestContext.run({ ip: clientAddress(req, config.trustProxyHops) }, () => providerCallback(req, res));
     };
 
     return {
@@ -239,6 +293,10 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
       catalog,
       clients,
       lastUsed,
+      usage,
+      rateLimiter,
+      notifications,
+      maintenance,
       changes,
       metrics,
       firstStart,
@@ -251,7 +309,12 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
       },
       async close() {
         await preloading;
+        await maintenance.stop();
         await lastUsed.stop();
+        await usage?.stop();
+        await rateLimiter.stop();
+        if (!db.embedded) await rateLimiter.sync(clock.now().getTime());
+        await notifications.stop();
         await changes.close();
         if (ownsDatabase) await db.close();
       },

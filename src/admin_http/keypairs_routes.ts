@@ -8,10 +8,12 @@ import type { Keypair } from '../keypairs/store.js';
 import type { Clock } from '../shared/clock.js';
 import { KeygateError, validationFailed } from '../shared/errors.js';
 import type { TenancyService } from '../tenancy/service.js';
+import type { UsageReport } from '../usage/report.js';
+import { canonicalIpEntry, MAX_ALLOWED_IPS } from '../keypairs/ip_allowlist.js';
 import { readJsonBody } from './body.js';
 import { actorFor, DEFAULT_PAGE_SIZE, expectedVersion, MAX_PAGE_SIZE, parseQuery, principalOf, requireVisible, setVersionTag } from './context.js';
 import { array, boolean, dateTime, integer, nullable, optional, parseObject, query, scopeName, string, type Parser } from './schema.js';
-import { cursorDate, decodeCursor, encodeCursor, eventView, keypairView } from './views.js';
+import { cursorDate, decodeCursor, encodeCursor, eventView, keypairView, usageView } from './views.js';
 
 /** Presets of `expiresIn`, as the product documents offer them. */
 const EXPIRY_PRESETS: Record<string, number> = { '1d': 86_400, '7d': 7 * 86_400, '30d': 30 * 86_400, '90d': 90 * 86_400 };
@@ -25,12 +27,24 @@ const expiresIn: Parser<number> = (value) => {
   return { ok: false, message: `must be 1d, 7d, 30d, 90d or a number of seconds from 60 to ${MAX_EXPIRES_IN}` };
 };
 
+/** An IPv4/IPv6 address or CIDR range, in canonical form. */
+const ipEntry: Parser<string> = (value) => {
+  const canonical = typeof value === 'string' ? canonicalIpEntry(value) : undefined;
+  return canonical === undefined ? { ok: false, message: 'must be an IPv4 or IPv6 address or a CIDR range such as 203.0.113.0/24 (with no bits set past the prefix)' } : { ok: true, value: canonical };
+};
+
 const name = string({ min: 1, max: 100, trim: true });
 const comment = string({ max: 1000 });
 const scopes = array(scopeName, { max: 100, unique: true });
 
-const CREATE_SHAPE = { name, comment: optional(comment), scopes, expiresAt: optional(nullable(dateTime)), expiresIn: optional(expiresIn) };
-const PATCH_SHAPE = { name: optional(name), comment: optional(comment), scopes: optional(scopes), enabled: optional(boolean), disabledReason: optional(string({ max: 500 })) };
+/** The guards a keypair may set on create and PATCH; null means the server default. */
+const GUARDS_SHAPE = {
+  rateLimitPerMinute: optional(nullable(integer(60, 1000))),
+  allowedIps: optional(array(ipEntry, { max: MAX_ALLOWED_IPS, unique: true })),
+  autoDisable: optional(nullable(boolean)),
+};
+const CREATE_SHAPE = { name, comment: optional(comment), scopes, expiresAt: optional(nullable(dateTime)), expiresIn: optional(expiresIn), ...GUARDS_SHAPE };
+const PATCH_SHAPE = { name: optional(name), comment: optional(comment), scopes: optional(scopes), ...GUARDS_SHAPE, enabled: optional(boolean), disabledReason: optional(string({ max: 500 })) };
 const LIST_SHAPE = { limit: optional(query.integer(1, MAX_PAGE_SIZE)), cursor: optional(query.string(500)), enabled: optional(query.boolean), q: optional(query.string(100)) };
 const EVENTS_SHAPE = {
   limit: optional(query.integer(1, MAX_PAGE_SIZE)),
@@ -59,7 +73,7 @@ export function eventsPage(ctx: Context, events: AuditEventView[], limit: number
   ctx.body = { data: events.map(eventView), nextCursor: events.length === limit && last ? encodeCursor([String(last.seq)]) : null };
 }
 
-export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: TenancyService; history: AuditHistory; clock: Clock }): Router {
+export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: TenancyService; history: AuditHistory; usage: UsageReport; clock: Clock }): Router {
   const router = new Router();
   const { keypairs, tenancy } = deps;
 
@@ -101,7 +115,16 @@ export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: Tenancy
       throw validationFailed([{ field: 'expiresIn', message: 'give expiresAt or expiresIn, not both' }]);
     }
     const expiresAt = body.expiresIn !== undefined ? new Date(deps.clock.now().getTime() + body.expiresIn * 1000) : body.expiresAt;
-    const created = await keypairs.createKeypair(actorFor(ctx), { owner, name: body.name, comment: body.comment, scopes: body.scopes, expiresAt });
+    const created = await keypairs.createKeypair(actorFor(ctx), {
+      owner,
+      name: body.name,
+      comment: body.comment,
+      scopes: body.scopes,
+      expiresAt,
+      rateLimitPerMinute: body.rateLimitPerMinute,
+      allowedIps: body.allowedIps,
+      autoDisable: body.autoDisable,
+    });
     ctx.status = 201;
     ctx.set('Location', `/admin/v1/keypairs/${created.keypair.clientId}`);
     ctx.set('Cache-Control', 'no-store');
@@ -162,6 +185,11 @@ export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: Tenancy
     const keypair = await reachableKeypair(ctx);
     await keypairs.deleteKeypair(actorFor(ctx), keypair.clientId);
     ctx.status = 204;
+  });
+
+  router.get('/keypairs/:clientId/usage', async (ctx) => {
+    const keypair = await reachableKeypair(ctx);
+    ctx.body = usageView(keypair.clientId, await deps.usage.summary(keypair.clientId));
   });
 
   router.get('/keypairs/:clientId/events', async (ctx) => {

@@ -111,6 +111,9 @@ const KEYPAIR_PROPERTIES: Record<string, Schema> = {
   secretHint: { type: ['string', 'null'], pattern: '^kgs_••••[0-9A-Za-z]{4}$', description: 'The current secret: prefix and last four characters, e.g. `kgs_••••a1b2`.' },
   lastUsedAt: { ...nullableTimestamp, description: 'Last token issued; written in batches, so it may lag by a few seconds.' },
   expiresAt: { ...nullableTimestamp, description: 'Null: never expires.' },
+  rateLimitPerMinute: { type: ['integer', 'null'], minimum: 60, maximum: 1000, description: 'Token requests per minute; null: the server default (RATE_LIMIT_PER_MINUTE).' },
+  allowedIps: { type: 'array', items: { type: 'string' }, maxItems: 100, description: 'Addresses and CIDR ranges token requests may come from, in canonical form; empty: anywhere.' },
+  autoDisable: { type: ['boolean', 'null'], description: 'Disable on sustained failures; null: the server default (AUTO_DISABLE_DEFAULT).' },
   accountId: idOf('acc', 'The owning account.'),
   environmentId: nullableIdOf('env', 'The owning environment; null for an account-level keypair.'),
   createdBy: { type: 'string', description: 'The user id of whoever created it, or `system`.' },
@@ -118,6 +121,22 @@ const KEYPAIR_PROPERTIES: Record<string, Schema> = {
   updatedAt: timestamp,
   version: { type: 'integer', minimum: 1, description: 'Bumped by every change; the `ETag` and `If-Match` value.' },
 };
+
+/** The guards a keypair may set, as create and PATCH take them. */
+const GUARD_INPUTS: Record<string, Schema> = {
+  rateLimitPerMinute: { type: ['integer', 'null'], minimum: 60, maximum: 1000, description: 'Token requests per minute; null: the server default. Over it the token endpoint answers 429 with Retry-After.' },
+  allowedIps: {
+    type: 'array',
+    items: { type: 'string', description: 'An IPv4 or IPv6 address, or a CIDR range with no bits set past the prefix.' },
+    maxItems: 100,
+    uniqueItems: true,
+    description: 'Replaces the allowlist; empty: anywhere. A request from elsewhere gets invalid_client.',
+  },
+  autoDisable: { type: ['boolean', 'null'], description: 'Disable on sustained failures; null: the server default.' },
+};
+
+const windowTotals: Schema = record({ issued: { type: 'integer', minimum: 0 }, refused: { type: 'integer', minimum: 0 } });
+const windowBreakdown = (key: string, what: string): Schema => record({ [key]: { type: 'string', description: what }, last24h: windowTotals, last7d: windowTotals });
 
 const ACCOUNT_PROPERTIES: Record<string, Schema> = {
   id: idOf('acc', 'Account id.'),
@@ -209,6 +228,48 @@ const SCHEMAS: Record<string, Schema> = {
     'One entry of the append-only history.',
   ),
   AuditEventList: list('AuditEvent', 'History, newest first.'),
+  KeypairUsage: record(
+    {
+      clientId: idOf('kp', 'The keypair.'),
+      generatedAt: timestamp,
+      last24h: { ...windowTotals, description: 'Token requests in the current hour and the 23 before it.' },
+      last7d: { ...windowTotals, description: 'Token requests in the current hour and the 167 before it.' },
+      refusalsByReason: {
+        type: 'array',
+        description: 'Most frequent first (7 days), at most 10.',
+        items: record({
+          reason: { type: 'string', description: '`secret_mismatch`, `secret_retired`, `ip_not_allowed`, `rate_limited`, `keypair_disabled`, `keypair_expired`, or the OAuth error (`invalid_scope`, `invalid_target`, ...).' },
+          last24h: { type: 'integer', minimum: 0 },
+          last7d: { type: 'integer', minimum: 0 },
+        }),
+      },
+      topResources: { type: 'array', items: windowBreakdown('resource', 'A resource server identifier, or `other` for one Keygate does not know.'), description: 'At most 10.' },
+      topScopes: { type: 'array', items: windowBreakdown('scope', 'A scope, or `other` for one no resource server defines.'), description: 'At most 10.' },
+      hourly: {
+        type: 'array',
+        minItems: 24,
+        maxItems: 24,
+        description: 'The last 24 hours, oldest first, the current hour last.',
+        items: record({ hour: timestamp, issued: { type: 'integer', minimum: 0 }, refused: { type: 'integer', minimum: 0 } }),
+      },
+      recentRequests: {
+        type: 'array',
+        maxItems: 20,
+        description: 'The last 20 token requests, newest first.',
+        items: record({
+          at: timestamp,
+          outcome: { type: 'string', enum: ['issued', 'refused'] },
+          error: { type: ['string', 'null'], description: 'The OAuth error returned; null when issued.' },
+          reason: { type: ['string', 'null'], description: 'Why it was refused; null when issued.' },
+          ip: { type: ['string', 'null'] },
+          userAgent: { type: ['string', 'null'] },
+          scope: { type: ['string', 'null'], description: 'The scope requested (for an issued token that asked none, the scopes granted).' },
+          resource: { type: ['string', 'null'] },
+        }),
+      },
+    },
+    "A keypair's usage: is it used, from where, and what fails.",
+  ),
   FieldError: record({ field: { type: 'string', description: 'The body field, query parameter or header; `(body)` for the body as a whole.' }, message: { type: 'string' } }),
   Problem: {
     type: 'object',
@@ -255,6 +316,7 @@ const SCHEMAS: Record<string, Schema> = {
           { type: 'string', pattern: '^[0-9]+$' },
         ],
       },
+      ...GUARD_INPUTS,
     },
     ['name', 'scopes'],
     { dependentSchemas: { expiresIn: { properties: { expiresAt: false } } }, description: '`expiresAt` or `expiresIn`, not both.' },
@@ -264,6 +326,7 @@ const SCHEMAS: Record<string, Schema> = {
       name: entityName,
       comment: { type: 'string', maxLength: 1000 },
       scopes: { type: 'array', items: scopeToken, maxItems: 100, uniqueItems: true, description: 'Replaces the scopes; each defined by some resource server.' },
+      ...GUARD_INPUTS,
       enabled: { type: 'boolean', description: 'false disables (tokens are refused from the next request on); true re-enables, within MAX_ACTIVE_KEYPAIRS.' },
       disabledReason: { type: 'string', maxLength: 500, description: 'Only with `"enabled": false`.' },
     },
@@ -496,6 +559,16 @@ function paths(): Record<string, Record<string, unknown>> {
         },
       }),
     },
+    '/keypairs/{clientId}/usage': {
+      parameters: [parameterRef('ClientId')],
+      get: operation({
+        id: 'getKeypairUsage',
+        tag: 'Usage',
+        summary: "A keypair's usage",
+        description: `Totals for 24 hours and 7 days, refusals by reason, top resources and scopes, an hourly series and the last 20 requests. Records are written in batches; this process's are flushed first. ${KEYPAIR_REACH}`,
+        responses: { 200: ok('The usage summary.', schemaRef('KeypairUsage')), ...failures(401, 404) },
+      }),
+    },
     '/keypairs/{clientId}/events': {
       parameters: [parameterRef('ClientId')],
       get: operation({
@@ -692,7 +765,7 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
     },
     servers: [{ url: `${issuer}/admin/v1` }],
     security: [{ bearerAuth: [] }],
-    tags: ['Keypairs', 'History', 'Accounts', 'Environments', 'Admins', 'Users', 'Resource servers', 'Meta'].map((name) => ({ name })),
+    tags: ['Keypairs', 'Usage', 'History', 'Accounts', 'Environments', 'Admins', 'Users', 'Resource servers', 'Meta'].map((name) => ({ name })),
     paths: paths(),
     components: {
       securitySchemes: {

@@ -8,6 +8,8 @@ import type { ResourceServerService } from '../resource_servers/service.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import type { TenancyService } from '../tenancy/service.js';
+import type { UsageReport } from '../usage/report.js';
+import { clientAddress } from '../shared/client_address.js';
 import { actorOf } from '../access/principal.js';
 import type { AdminState } from './context.js';
 import { keypairRoutes } from './keypairs_routes.js';
@@ -22,9 +24,12 @@ export interface AdminDeps {
   readonly tenancy: TenancyService;
   readonly resourceServers: ResourceServerService;
   readonly history: AuditHistory;
+  readonly usage: UsageReport;
   readonly clock: Clock;
   readonly log: Logger;
   readonly issuer: string;
+  /** TRUST_PROXY: the audit trail records the client's address the way the token endpoint reads it. */
+  readonly trustProxyHops: number;
 }
 
 export const ADMIN_PREFIX = '/admin/v1';
@@ -63,7 +68,7 @@ export function adminRouter(deps: AdminDeps): Router {
     const principal = await deps.authenticator.authenticate(ctx.get('Authorization') || undefined);
     const state = ctx.state as AdminState;
     state.principal = principal;
-    state.actor = actorOf(principal, { ip: ctx.ip, userAgent: ctx.get('User-Agent') || undefined });
+    state.actor = actorOf(principal, { ip: clientAddress(ctx.req, deps.trustProxyHops), userAgent: ctx.get('User-Agent') || undefined });
     ctx.set('Cache-Control', 'no-store');
     await next();
   });

@@ -2,6 +2,8 @@ import type { AuditEventView } from '../audit/query.js';
 import type { Keypair } from '../keypairs/store.js';
 import type { ResourceServer } from '../resource_servers/store.js';
 import { validationFailed } from '../shared/errors.js';
+import type { UsageSummary } from '../usage/report.js';
+import type { UsageWindowCounts } from '../usage/store.js';
 import type { Account, Environment, Membership, User } from '../tenancy/service.js';
 
 const iso = (date: Date | null) => (date === null ? null : date.toISOString());
@@ -19,12 +21,44 @@ export function keypairView(keypair: Keypair) {
     secretHint: keypair.secretHint,
     lastUsedAt: iso(keypair.lastUsedAt),
     expiresAt: iso(keypair.expiresAt),
+    rateLimitPerMinute: keypair.rateLimitPerMinute,
+    allowedIps: keypair.allowedIps,
+    autoDisable: keypair.autoDisable,
     accountId: keypair.accountId,
     environmentId: keypair.environmentId,
     createdBy: keypair.createdBy,
     createdAt: iso(keypair.createdAt),
     updatedAt: iso(keypair.updatedAt),
     version: keypair.version,
+  };
+}
+
+const windowCounts = (counts: UsageWindowCounts) => ({
+  last24h: { issued: counts.issued24h, refused: counts.refused24h },
+  last7d: { issued: counts.issued7d, refused: counts.refused7d },
+});
+
+/** A keypair's usage: totals, breakdowns, the hourly series and the last requests. */
+export function usageView(clientId: string, summary: UsageSummary) {
+  return {
+    clientId,
+    generatedAt: summary.generatedAt.toISOString(),
+    last24h: summary.last24h,
+    last7d: summary.last7d,
+    refusalsByReason: summary.refusals.map((counts) => ({ reason: counts.key, last24h: counts.refused24h, last7d: counts.refused7d })),
+    topResources: summary.resources.map((counts) => ({ resource: counts.key, ...windowCounts(counts) })),
+    topScopes: summary.scopes.map((counts) => ({ scope: counts.key, ...windowCounts(counts) })),
+    hourly: summary.hourly.map((hour) => ({ hour: hour.hour.toISOString(), issued: hour.issued, refused: hour.refused })),
+    recentRequests: summary.recent.map((record) => ({
+      at: record.at.toISOString(),
+      outcome: record.outcome,
+      error: record.error,
+      reason: record.reason,
+      ip: record.ip,
+      userAgent: record.userAgent,
+      scope: record.scope,
+      resource: record.resource,
+    })),
   };
 }
 

@@ -49,6 +49,34 @@ export interface Config {
   readonly workers: number;
   /** STATUS_LIST_TTL: how long resource servers may cache a status list, so how late a revocation may reach them. Default 30 (seconds). */
   readonly statusListTtlSeconds: number;
+  /** USAGE_LOG: record every token request of a known keypair (on or off). Default on. */
+  readonly usageLog: boolean;
+  /** USAGE_RETENTION_DAYS: how long usage records and hourly rollups are kept. Default 90 (days). */
+  readonly usageRetentionDays: number;
+  /** RATE_LIMIT_PER_MINUTE: token requests a keypair may make per minute unless it sets its own; 0 for no default limit. Default 600. */
+  readonly rateLimitPerMinute: number;
+  /**
+   * TRUST_PROXY: how many reverse proxies in front of Keygate append to X-Forwarded-For
+   * (`true` = 1). The client address is the one the outermost trusted proxy saw. Default
+   * 0: X-Forwarded-For is ignored and the socket's address is used.
+   */
+  readonly trustProxyHops: number;
+  /** AUTO_DISABLE_WINDOW: the window auto-disable looks back over. Default 900 (seconds). */
+  readonly autoDisableWindowSeconds: number;
+  /** AUTO_DISABLE_MIN_FAILURES: refusals in the window before auto-disable may fire. Default 100. */
+  readonly autoDisableMinFailures: number;
+  /** AUTO_DISABLE_FAILURE_RATIO: share of the keypair's requests in the window that must be refusals. Default 0.9. */
+  readonly autoDisableFailureRatio: number;
+  /** AUTO_DISABLE_DEFAULT: auto-disable for keypairs that do not choose (autoDisable null). Default false. */
+  readonly autoDisableDefault: boolean;
+  /** SMTP_URL: where notification emails go (smtp:// or smtps://). Default unset: notifications are logged. */
+  readonly smtpUrl: string | undefined;
+  /** MAIL_FROM: the From address of notification emails; required with SMTP_URL. */
+  readonly mailFrom: string | undefined;
+  /** EXPIRY_WARNING_DAYS: how long before a keypair expires its admins are told. Default 7 (days). */
+  readonly expiryWarningDays: number;
+  /** EXPIRED_RETENTION_DAYS: how long an expired keypair (or a retired secret) is kept before cleanup deletes it. Default 30 (days). */
+  readonly expiredRetentionDays: number;
 }
 
 export interface TrustedIssuer {
@@ -101,6 +129,43 @@ function integerIn(env: Env, name: string, fallback: number, min: number, max: n
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `expected ${min} to ${max}, got ${value}`);
   return value;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = nonEmpty(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['true', 'on', '1', 'yes'].includes(raw)) return true;
+  if (['false', 'off', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(name, `expected true or false, got "${raw}"`);
+}
+
+function ratio(env: Env, name: string, fallback: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d*\.?\d+$/.test(raw) || value <= 0 || value > 1) throw new ConfigError(name, `expected a number above 0 and at most 1, got "${raw}"`);
+  return value;
+}
+
+/** TRUST_PROXY: `true` is one proxy, a number is that many, false/0/unset is none. */
+function proxyHops(env: Env): number {
+  const raw = nonEmpty(env, 'TRUST_PROXY');
+  if (raw !== undefined && /^\d+$/.test(raw)) return integerIn(env, 'TRUST_PROXY', 0, 0, 10);
+  return flag(env, 'TRUST_PROXY', false) ? 1 : 0;
+}
+
+function smtpUrl(env: Env): string | undefined {
+  const raw = nonEmpty(env, 'SMTP_URL');
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('SMTP_URL', 'not a URL (expected smtp://user:password@host:port)');
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new ConfigError('SMTP_URL', `expected smtp:// or smtps://, got "${url.protocol}"`);
+  if (nonEmpty(env, 'MAIL_FROM') === undefined) throw new ConfigError('MAIL_FROM', 'required when SMTP_URL is set');
+  return raw;
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
@@ -174,7 +239,26 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     shutdownTimeoutSeconds: integerIn(env, 'SHUTDOWN_TIMEOUT', 10, 0, 600),
     statusListTtlSeconds: integerIn(env, 'STATUS_LIST_TTL', 30, 1, 86_400),
     workers: integerIn(env, 'WORKERS', 1, 1, 64),
+    usageLog: flag(env, 'USAGE_LOG', true),
+    usageRetentionDays: integerIn(env, 'USAGE_RETENTION_DAYS', 90, 1, 3650),
+    rateLimitPerMinute: integerIn(env, 'RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
+    trustProxyHops: proxyHops(env),
+    autoDisableWindowSeconds: integerIn(env, 'AUTO_DISABLE_WINDOW', 900, 60, 86_400),
+    autoDisableMinFailures: integerIn(env, 'AUTO_DISABLE_MIN_FAILURES', 100, 1, 1_000_000),
+    autoDisableFailureRatio: ratio(env, 'AUTO_DISABLE_FAILURE_RATIO', 0.9),
+    autoDisableDefault: flag(env, 'AUTO_DISABLE_DEFAULT', false),
+    smtpUrl: smtpUrl(env),
+    mailFrom: mailFrom(env),
+    expiryWarningDays: integerIn(env, 'EXPIRY_WARNING_DAYS', 7, 1, 365),
+    expiredRetentionDays: integerIn(env, 'EXPIRED_RETENTION_DAYS', 30, 1, 3650),
   });
+}
+
+function mailFrom(env: Env): string | undefined {
+  const raw = nonEmpty(env, 'MAIL_FROM');
+  // A bare address or "Name <address>".
+  if (raw !== undefined && !/^(?:[^<>]*<)?[^@\s<>]+@[^@\s<>]+>?$/.test(raw)) throw new ConfigError('MAIL_FROM', `not an email address: "${raw}"`);
+  return raw;
 }
 
 /** RFC 8707 resource indicators are absolute URIs without a fragment. */

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as initial from '../../migrations/001_initial.js';
 import * as statusList from '../../migrations/002_status_list.js';
+import * as usageGuardsOutbox from '../../migrations/003_usage_guards_outbox.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -14,6 +15,7 @@ interface Migration {
 const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['001_initial', initial],
   ['002_status_list', statusList],
+  ['003_usage_guards_outbox', usageGuardsOutbox],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Migration]> = {

@@ -1,11 +1,12 @@
 import type { Knex } from 'knex';
-import { appendEvent, appendEvents, type Actor } from '../audit/store.js';
+import { appendEvent, appendEvents, SYSTEM_ACTOR, type Actor } from '../audit/store.js';
+import { enqueueNotifications, type NotificationEvent, type NotificationPayload } from '../notifications/store.js';
 import type { ChangeFeed } from '../db/notify.js';
 import type { ResourceServerCatalog } from '../resource_servers/catalog.js';
 import type { Clock } from '../shared/clock.js';
 import { KeygateError, notFound, validationFailed, type FieldError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
-import { generateSecret } from './secret.js';
+import { generateSecret, secretHint } from './secret.js';
 import {
   countActiveKeypairs,
   deleteKeypairRow,
@@ -32,12 +33,21 @@ export interface CreateKeypairInput {
   readonly scopes: readonly string[];
   /** null or absent: never expires. */
   readonly expiresAt?: Date | null | undefined;
+  /** null or absent: the server default (RATE_LIMIT_PER_MINUTE). */
+  readonly rateLimitPerMinute?: number | null | undefined;
+  /** Canonical entries (ip_allowlist.ts); empty or absent: anywhere. */
+  readonly allowedIps?: readonly string[] | undefined;
+  /** null or absent: the server default (AUTO_DISABLE_DEFAULT). */
+  readonly autoDisable?: boolean | null | undefined;
 }
 
 export interface UpdateKeypairInput {
   readonly name?: string | undefined;
   readonly comment?: string | undefined;
   readonly scopes?: readonly string[] | undefined;
+  readonly rateLimitPerMinute?: number | null | undefined;
+  readonly allowedIps?: readonly string[] | undefined;
+  readonly autoDisable?: boolean | null | undefined;
   readonly enabled?: boolean | undefined;
   /** Kept with a disable; ignored otherwise. */
   readonly disabledReason?: string | undefined;
@@ -59,7 +69,10 @@ export interface KeypairServiceDeps {
 }
 
 /** The fields an update audit event records, before and after. */
-const AUDITED_FIELDS = ['name', 'comment', 'scopes', 'enabled', 'disabledReason'] as const;
+const AUDITED_FIELDS = ['name', 'comment', 'scopes', 'rateLimitPerMinute', 'allowedIps', 'autoDisable', 'enabled', 'disabledReason'] as const;
+
+/** The reason an automatic disable records. */
+export const AUTO_DISABLE_REASON = 'auto-disabled: sustained failures';
 
 /**
  * Every change to keypairs goes through here: one transaction with its audit event,
@@ -101,6 +114,9 @@ export class KeypairService {
         comment: input.comment ?? '',
         scopes: uniqueScopes(input.scopes),
         expires_at: input.expiresAt ?? null,
+        rate_limit_per_minute: input.rateLimitPerMinute ?? null,
+        allowed_ips: [...(input.allowedIps ?? [])],
+        auto_disable: input.autoDisable ?? null,
         created_by: actorLabel(actor),
         created_at: now,
         updated_at: now,
@@ -112,8 +128,18 @@ export class KeypairService {
         targetId: clientId,
         accountId: owner.accountId,
         environmentId: owner.environmentId,
-        after: { name: input.name, comment: input.comment ?? '', scopes: uniqueScopes(input.scopes), expiresAt: input.expiresAt?.toISOString() ?? null },
+        after: {
+          name: input.name,
+          comment: input.comment ?? '',
+          scopes: uniqueScopes(input.scopes),
+          expiresAt: input.expiresAt?.toISOString() ?? null,
+          rateLimitPerMinute: input.rateLimitPerMinute ?? null,
+          allowedIps: input.allowedIps ?? [],
+          autoDisable: input.autoDisable ?? null,
+        },
       }, now);
+      const keypair = { clientId, name: input.name, ...owner };
+      await notify(trx, 'keypair.created', keypair, actor, now, { scopes: uniqueScopes(input.scopes), secretHint: secretHint(minted.last4), expiresAt: input.expiresAt?.toISOString() ?? null });
     });
     return { keypair: await this.getKeypair(clientId), clientSecret: minted.secret };
   }
@@ -185,6 +211,7 @@ export class KeypairService {
         environmentId: keypair.environmentId,
         after: { gracePeriodSeconds, previousSecretExpiresAt: previousExpiresAt.toISOString() },
       }, now);
+      await notify(trx, 'keypair.rotated', keypair, actor, now, { secretHint: secretHint(minted.last4), gracePeriodSeconds });
     });
     await this.deps.changes.publish([clientId]);
     return { keypair: await this.getKeypair(clientId), clientSecret: minted.secret };
@@ -213,6 +240,9 @@ export class KeypairService {
       if (input.name !== undefined) changes.name = input.name;
       if (input.comment !== undefined) changes.comment = input.comment;
       if (input.scopes !== undefined) changes.scopes = uniqueScopes(input.scopes);
+      if (input.rateLimitPerMinute !== undefined) changes.rate_limit_per_minute = input.rateLimitPerMinute;
+      if (input.allowedIps !== undefined) changes.allowed_ips = [...input.allowedIps];
+      if (input.autoDisable !== undefined) changes.auto_disable = input.autoDisable;
       if (input.enabled === false && before.enabled) {
         Object.assign(changes, { enabled: false, disabled_at: now, disabled_by: actorLabel(actor), disabled_reason: input.disabledReason ?? null });
       } else if (input.enabled === true && !before.enabled) {
@@ -234,6 +264,7 @@ export class KeypairService {
         before: Object.fromEntries(changed.map((field) => [field, before[field]])),
         after: Object.fromEntries(changed.map((field) => [field, after[field]])),
       }, now);
+      if (changes.enabled === false) await notify(trx, 'keypair.disabled', before, actor, now, { reason: input.disabledReason ?? null });
     });
     await this.deps.changes.publish([clientId]);
     return this.getKeypair(clientId);
@@ -247,8 +278,16 @@ export class KeypairService {
     return this.updateKeypair(actor, clientId, { enabled: true });
   }
 
-  /** Removes the keypair and its secrets for good; the audit trail keeps its history. */
-  async deleteKeypair(actor: Actor, clientId: string): Promise<void> {
+  /** Keygate's own disable of a misused keypair (auto-disable), audited with actor `system`. */
+  disableAutomatically(clientId: string): Promise<Keypair> {
+    return this.updateKeypair(SYSTEM_ACTOR, clientId, { enabled: false, disabledReason: AUTO_DISABLE_REASON });
+  }
+
+  /**
+   * Removes the keypair and its secrets for good; the audit trail keeps its history.
+   * `reason` is recorded with the event (cleanup gives one).
+   */
+  async deleteKeypair(actor: Actor, clientId: string, reason?: string): Promise<void> {
     const now = this.deps.clock.now();
     await this.deps.db.transaction(async (trx) => {
       const keypair = await this.lockKeypair(trx, clientId);
@@ -259,10 +298,51 @@ export class KeypairService {
         targetId: clientId,
         accountId: keypair.accountId,
         environmentId: keypair.environmentId,
-        before: { name: keypair.name, comment: keypair.comment, scopes: keypair.scopes, enabled: keypair.enabled },
+        before: { name: keypair.name, comment: keypair.comment, scopes: keypair.scopes, enabled: keypair.enabled, expiresAt: keypair.expiresAt?.toISOString() ?? null },
+        ...(reason !== undefined && { after: { reason } }),
       }, now);
+      await notify(trx, 'keypair.deleted', keypair, actor, now, { reason: reason ?? null });
     });
     await this.deps.changes.publish([clientId]);
+  }
+
+  /**
+   * Queues an expiry warning for every enabled keypair that expires within `days`
+   * and has not been warned. The UPDATE marks them in the same statement that picks
+   * them, so with several processes each keypair is warned once.
+   */
+  async warnExpiring(days: number): Promise<number> {
+    const now = this.deps.clock.now();
+    return this.deps.db.transaction(async (trx) => {
+      const expiring = await trx('keypairs')
+        .where('enabled', true)
+        .whereNull('expiry_warned_at')
+        .where('expires_at', '>', now)
+        .where('expires_at', '<=', new Date(now.getTime() + days * 86_400_000))
+        .update({ expiry_warned_at: now })
+        .returning<Array<{ client_id: string; name: string; account_id: string; environment_id: string | null; expires_at: Date }>>(['client_id', 'name', 'account_id', 'environment_id', 'expires_at']);
+      for (const keypair of expiring) {
+        await notify(trx, 'keypair.expiring', { clientId: keypair.client_id, name: keypair.name, accountId: keypair.account_id, environmentId: keypair.environment_id }, SYSTEM_ACTOR, now, { expiresAt: keypair.expires_at.toISOString() });
+      }
+      return expiring.length;
+    });
+  }
+
+  /** Deletes keypairs that expired more than `retentionDays` ago, each audited; returns how many. */
+  async deleteExpired(retentionDays: number): Promise<number> {
+    const cutoff = new Date(this.deps.clock.now().getTime() - retentionDays * 86_400_000);
+    const expired = await this.deps.db('keypairs').where('expires_at', '<', cutoff).orderBy('expires_at').pluck<string[]>('client_id');
+    let deleted = 0;
+    for (const clientId of expired) {
+      try {
+        await this.deleteKeypair(SYSTEM_ACTOR, clientId, `expired more than ${retentionDays} days ago`);
+        deleted += 1;
+      } catch (error) {
+        // Another process's cleanup (or an admin) got there first.
+        if (!(error instanceof KeygateError && error.code === 'not_found')) throw error;
+      }
+    }
+    return deleted;
   }
 
   private async lockKeypair(trx: Knex.Transaction, clientId: string): Promise<Keypair> {
@@ -310,6 +390,19 @@ export class KeypairService {
   }
 }
 
+/** Queues a notification to the keypair's admins in the change's transaction. */
+async function notify(
+  trx: Knex.Transaction,
+  event: NotificationEvent,
+  keypair: { clientId: string; name: string; accountId: string; environmentId: string | null },
+  actor: Actor,
+  now: Date,
+  details: Partial<NotificationPayload>,
+): Promise<void> {
+  const payload: NotificationPayload = { name: keypair.name, actorType: actor.type, actorId: actor.id, at: now.toISOString(), ...details };
+  await enqueueNotifications(trx, [{ event, clientId: keypair.clientId, accountId: keypair.accountId, environmentId: keypair.environmentId, payload }], now);
+}
+
 function uniqueScopes(scopes: readonly string[]): string[] {
   return [...new Set(scopes)];
 }
@@ -324,6 +417,9 @@ function camelChanges(changes: KeypairChanges): Partial<Keypair> {
     ...(changes.name !== undefined && { name: changes.name }),
     ...(changes.comment !== undefined && { comment: changes.comment }),
     ...(changes.scopes !== undefined && { scopes: changes.scopes }),
+    ...(changes.rate_limit_per_minute !== undefined && { rateLimitPerMinute: changes.rate_limit_per_minute }),
+    ...(changes.allowed_ips !== undefined && { allowedIps: changes.allowed_ips }),
+    ...(changes.auto_disable !== undefined && { autoDisable: changes.auto_disable }),
     ...(changes.enabled !== undefined && { enabled: changes.enabled }),
     ...(changes.disabled_reason !== undefined && { disabledReason: changes.disabled_reason }),
   };
@@ -331,7 +427,7 @@ function camelChanges(changes: KeypairChanges): Partial<Keypair> {
 
 /** A change that only flips `enabled` is recorded as enabled/disabled; anything else as updated. */
 function eventForUpdate(changes: KeypairChanges): string {
-  const onlyState = changes.name === undefined && changes.comment === undefined && changes.scopes === undefined;
+  const onlyState = changes.enabled !== undefined && Object.keys(changes).every((field) => field === 'enabled' || field.startsWith('disabled_'));
   if (onlyState && changes.enabled === false) return 'keypair.disabled';
   if (onlyState && changes.enabled === true) return 'keypair.enabled';
   return 'keypair.updated';

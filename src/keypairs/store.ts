@@ -15,6 +15,9 @@ interface KeypairRow {
   disabled_by: string | null;
   disabled_reason: string | null;
   last_used_at: Date | null;
+  rate_limit_per_minute: number | null;
+  allowed_ips: string[];
+  auto_disable: boolean | null;
   created_by: string;
   version: number;
   created_at: Date;
@@ -36,6 +39,12 @@ export interface Keypair {
   readonly disabledBy: string | null;
   readonly disabledReason: string | null;
   readonly lastUsedAt: Date | null;
+  /** null: the server default. */
+  readonly rateLimitPerMinute: number | null;
+  /** Empty: token requests may come from anywhere. */
+  readonly allowedIps: readonly string[];
+  /** null: the server default. */
+  readonly autoDisable: boolean | null;
   readonly createdBy: string;
   readonly version: number;
   readonly createdAt: Date;
@@ -57,6 +66,9 @@ function toKeypair(row: KeypairRow): Keypair {
     disabledBy: row.disabled_by,
     disabledReason: row.disabled_reason,
     lastUsedAt: row.last_used_at,
+    rateLimitPerMinute: row.rate_limit_per_minute,
+    allowedIps: row.allowed_ips,
+    autoDisable: row.auto_disable,
     createdBy: row.created_by,
     version: row.version,
     createdAt: row.created_at,
@@ -83,7 +95,8 @@ export async function findKeypair(db: Knex | Knex.Transaction, clientId: string,
 export type NewKeypairRow = Pick<
   KeypairRow,
   'client_id' | 'account_id' | 'environment_id' | 'name' | 'comment' | 'scopes' | 'expires_at' | 'created_by' | 'created_at' | 'updated_at'
->;
+> &
+  Partial<Pick<KeypairRow, 'rate_limit_per_minute' | 'allowed_ips' | 'auto_disable'>>;
 
 export async function insertKeypair(trx: Knex.Transaction, row: NewKeypairRow): Promise<void> {
   await trx('keypairs').insert(row);
@@ -93,6 +106,9 @@ export interface KeypairChanges {
   name?: string;
   comment?: string;
   scopes?: string[];
+  rate_limit_per_minute?: number | null;
+  allowed_ips?: string[];
+  auto_disable?: boolean | null;
   enabled?: boolean;
   disabled_at?: Date | null;
   disabled_by?: string | null;
@@ -126,15 +142,14 @@ export async function insertSecret(trx: Knex.Transaction, row: NewSecretRow | Ne
 
 /**
  * Rotation bookkeeping: the current secret is retired at `previousExpiresAt` (now for
- * no grace), and every secret already retired before dies at once.
+ * no grace), and every secret retired before dies now if it still lived. Retired
+ * digests stay (until cleanup, EXPIRED_RETENTION_DAYS) so that a request with one is
+ * refused as `secret_retired` rather than as a guess.
  */
 export async function retireSecrets(trx: Knex.Transaction, clientId: string, previousExpiresAt: Date, now: Date): Promise<void> {
-  await trx('keypair_secrets').where({ client_id: clientId }).whereNotNull('expires_at').delete();
-  if (previousExpiresAt.getTime() <= now.getTime()) {
-    await trx('keypair_secrets').where({ client_id: clientId }).delete();
-  } else {
-    await trx('keypair_secrets').where({ client_id: clientId }).whereNull('expires_at').update({ expires_at: previousExpiresAt });
-  }
+  await trx('keypair_secrets').where({ client_id: clientId }).where('expires_at', '>', now).update({ expires_at: now });
+  const expiresAt = previousExpiresAt.getTime() <= now.getTime() ? now : previousExpiresAt;
+  await trx('keypair_secrets').where({ client_id: clientId }).whereNull('expires_at').update({ expires_at: expiresAt });
 }
 
 /** What the token endpoint needs of a keypair, fetched in one query. */
@@ -145,6 +160,9 @@ export interface KeypairCredentials {
   readonly scopes: readonly string[];
   readonly enabled: boolean;
   readonly expiresAt: Date | null;
+  readonly rateLimitPerMinute: number | null;
+  readonly allowedIps: readonly string[];
+  readonly autoDisable: boolean | null;
   readonly secrets: ReadonlyArray<{ readonly sha256: Buffer; readonly expiresAt: Date | null; readonly statusIdx: number }>;
 }
 
@@ -155,10 +173,14 @@ interface CredentialsRow {
   scopes: string[];
   enabled: boolean;
   expires_at: Date | null;
+  rate_limit_per_minute: number | null;
+  allowed_ips: string[];
+  auto_disable: boolean | null;
   secrets: Array<{ sha256: string; expires_at: string | null; status_idx: number }>;
 }
 
 const CREDENTIALS_SELECT = `select k.client_id, k.account_id, k.environment_id, k.scopes, k.enabled, k.expires_at,
+            k.rate_limit_per_minute, k.allowed_ips, k.auto_disable,
             coalesce(json_agg(json_build_object('sha256', encode(s.secret_sha256, 'hex'), 'expires_at', s.expires_at, 'status_idx', s.status_idx))
                      filter (where s.id is not null), '[]') as secrets
        from keypairs k
@@ -172,6 +194,9 @@ function toCredentials(row: CredentialsRow): KeypairCredentials {
     scopes: row.scopes,
     enabled: row.enabled,
     expiresAt: row.expires_at,
+    rateLimitPerMinute: row.rate_limit_per_minute,
+    allowedIps: row.allowed_ips,
+    autoDisable: row.auto_disable,
     secrets: row.secrets.map((secret) => ({
       sha256: Buffer.from(secret.sha256, 'hex'),
       expiresAt: secret.expires_at === null ? null : new Date(secret.expires_at),

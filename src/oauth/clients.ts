@@ -5,6 +5,7 @@ import { digestsEqual, hashSecret, isWellFormedSecret } from '../keypairs/secret
 import { findCredentials, listEnabledCredentials, type KeypairCredentials } from '../keypairs/store.js';
 import type { Clock } from '../shared/clock.js';
 import { hasPrefix } from '../shared/ids.js';
+import type { TokenGuards } from './guards.js';
 import { tokenRequestContext } from './request_context.js';
 
 type ProviderClient = InstanceType<Provider['Client']>;
@@ -99,33 +100,56 @@ export class ClientCache {
     return this.#entries.size;
   }
 
-  /** Installs the cache into a provider: client lookup and the secret check. */
-  install(provider: Provider): void {
+  /**
+   * Installs the cache into a provider: client lookup, the secret check and, once
+   * the secret is right, the keypair's guards (allowlist, rate limit).
+   */
+  install(provider: Provider, guards: TokenGuards): void {
     const clock = this.clock;
     const ClientClass = provider.Client;
     ClientClass.find = async (id: string) => {
       const entry = await this.lookup(provider, id);
       if (!entry) return undefined;
+      const request = tokenRequestContext.getStore();
+      if (request) request.clientId = entry.credentials.clientId;
       const { enabled, expiresAt } = entry.credentials;
-      if (!enabled) return undefined;
-      if (expiresAt && expiresAt.getTime() <= clock.now().getTime()) return undefined;
+      if (!enabled) {
+        if (request) request.refusal = 'keypair_disabled';
+        return undefined;
+      }
+      if (expiresAt && expiresAt.getTime() <= clock.now().getTime()) {
+        if (request) request.refusal = 'keypair_expired';
+        return undefined;
+      }
       return entry.client;
     };
     ClientClass.prototype.compareClientSecret = function compareClientSecret(this: ProviderClient, presented: string) {
       const credentials = (this as unknown as { [CREDENTIALS]?: KeypairCredentials })[CREDENTIALS];
+      const request = tokenRequestContext.getStore();
+      if (request) request.refusal = 'secret_mismatch';
       // The checksum rejects typos and foreign secrets before any hashing.
       if (!credentials || !isWellFormedSecret(presented)) return Promise.resolve(false);
       const digest = hashSecret(presented);
       const now = clock.now().getTime();
       let matched: number | undefined;
-      // Check every live digest, not just until the first match, to keep timing flat.
+      let retired = false;
+      // Check every digest, not just until the first match, to keep timing flat.
       for (const secret of credentials.secrets) {
         const live = secret.expiresAt === null || secret.expiresAt.getTime() > now;
-        if (digestsEqual(secret.sha256, digest) && live) matched = secret.statusIdx;
+        if (digestsEqual(secret.sha256, digest)) {
+          if (live) matched = secret.statusIdx;
+          else retired = true;
+        }
       }
-      const request = tokenRequestContext.getStore();
-      if (request && matched !== undefined) request.statusIdx = matched;
-      return Promise.resolve(matched !== undefined);
+      if (request) {
+        request.credentialed = matched !== undefined || retired;
+        if (retired && matched === undefined) request.refusal = 'secret_retired';
+      }
+      if (matched === undefined) return Promise.resolve(false);
+      if (request) request.refusal = undefined;
+      if (!guards.admit(credentials, request)) return Promise.resolve(false);
+      if (request) request.statusIdx = matched;
+      return Promise.resolve(true);
     };
   }
 

@@ -8,7 +8,9 @@ import type { Logger } from '../shared/log.js';
 import { providerJwks, signingKey, type KeySet } from '../signing/keystore.js';
 import { StatelessAdapter } from './adapter.js';
 import { statusReference } from '../status/status_list.js';
+import type { UsageRecorder } from '../usage/recorder.js';
 import { ClientCache } from './clients.js';
+import type { TokenGuards } from './guards.js';
 import { tokenRequestContext } from './request_context.js';
 
 export interface ProviderDeps {
@@ -17,6 +19,9 @@ export interface ProviderDeps {
   readonly catalog: ResourceServerCatalog;
   readonly clients: ClientCache;
   readonly lastUsed: LastUsedRecorder;
+  readonly guards: TokenGuards;
+  /** The usage log; undefined with USAGE_LOG=off. */
+  readonly usage: UsageRecorder | undefined;
   readonly clock: Clock;
   readonly log: Logger;
 }
@@ -110,10 +115,44 @@ export function buildProvider(deps: ProviderDeps): Provider {
   };
 
   const provider = new Provider(config.issuer, configuration);
-  clients.install(provider);
+  clients.install(provider, deps.guards);
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const clientId = ctx.oidc.client?.clientId;
     if (clientId) deps.lastUsed.record(clientId, deps.clock.now());
+    recordUsage(deps, ctx, undefined);
+  });
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, error: { error?: string }) => {
+    const retryAfter = tokenRequestContext.getStore()?.retryAfterSeconds;
+    if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
+    recordUsage(deps, ctx, error.error ?? 'server_error');
   });
   return provider;
+}
+
+/** Longest user agent, scope and resource the usage log keeps: 200 characters (the rest is cut). */
+const MAX_RECORDED_LENGTH = 200;
+
+function recorded(value: unknown): string | null {
+  const text = Array.isArray(value) ? value.join(' ') : value;
+  return typeof text === 'string' && text !== '' ? text.slice(0, MAX_RECORDED_LENGTH) : null;
+}
+
+/** One usage record for a token request that named a known keypair; `error` undefined when issued. */
+function recordUsage(deps: ProviderDeps, ctx: KoaContextWithOIDC, error: string | undefined): void {
+  const request = tokenRequestContext.getStore();
+  if (!deps.usage || request?.clientId === undefined) return;
+  const params = ctx.oidc?.params;
+  deps.usage.record({
+    at: deps.clock.now(),
+    clientId: request.clientId,
+    outcome: error === undefined ? 'issued' : 'refused',
+    error: error ?? null,
+    reason: error === undefined ? null : (request.refusal ?? error),
+    credentialed: error === undefined || request.credentialed === true,
+    // For an issued token that asked for no scope, the scopes it was given.
+    scope: recorded(params?.scope),
+    resource: recorded(params?.resource) ?? deps.catalog.defaultServer?.identifier ?? null,
+    ip: request.ip ?? null,
+    userAgent: recorded(ctx.get('user-agent')),
+  });
 }

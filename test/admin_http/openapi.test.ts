@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Authenticator } from '../../src/access/authenticate.js';
 import { openApiDocument } from '../../src/admin_http/openapi.js';
 import { ADMIN_PREFIX, adminRouter } from '../../src/admin_http/router.js';
+import { UsageReport } from '../../src/usage/report.js';
 import { AuditHistory } from '../../src/audit/query.js';
 import { ResourceServerService } from '../../src/resource_servers/service.js';
 import { createLogger } from '../../src/shared/log.js';
@@ -235,9 +236,11 @@ function registeredRoutes(): string[] {
     tenancy: keygate.tenancy,
     resourceServers: new ResourceServerService({ db: keygate.db.knex, changes: keygate.changes, catalog: keygate.catalog, clock: kg.clock }),
     history: new AuditHistory(keygate.db.knex),
+    usage: new UsageReport(keygate.db.knex, kg.clock, undefined),
     clock: kg.clock,
     log: createLogger('silent'),
     issuer: TEST_ISSUER,
+    trustProxyHops: 0,
   });
   const routes = new Set<string>();
   for (const layer of router.stack) {
@@ -375,6 +378,9 @@ describe('every route answers as documented', () => {
 
     const token = await requestToken(kg.http, { clientId, clientSecret: created.clientSecret as string }, { scope, resource });
     expect(token.status).toBe(200);
+    const usage = await call(200, environmentAdmin, 'get', '/keypairs/{clientId}/usage', { params: { clientId } });
+    expect(usage.body.last24h).toEqual({ issued: 1, refused: 0 });
+    expect(usage.body.recentRequests[0]).toMatchObject({ outcome: 'issued', scope, resource });
 
     const listed = await call(200, environmentAdmin, 'get', '/environments/{environmentId}/keypairs', { params: { environmentId: tenant.environmentId }, query: { limit: '1', enabled: 'true', q: 'contract' } });
     expect(listed.body.data).toHaveLength(1);
@@ -391,9 +397,9 @@ describe('every route answers as documented', () => {
     const disabled = await call(200, environmentAdmin, 'patch', '/keypairs/{clientId}', {
       params: { clientId },
       headers: { 'If-Match': read.headers.etag! },
-      body: { name: 'renamed', comment: 'now disabled', scopes: [scope], enabled: false, disabledReason: 'leaked' },
+      body: { name: 'renamed', comment: 'now disabled', scopes: [scope], rateLimitPerMinute: 120, allowedIps: ['127.0.0.1', '::1', '10.0.0.0/8'], autoDisable: true, enabled: false, disabledReason: 'leaked' },
     });
-    expect(disabled.body).toMatchObject({ enabled: false, disabledReason: 'leaked', disabledAt: expect.any(String), version: 2 });
+    expect(disabled.body).toMatchObject({ enabled: false, disabledReason: 'leaked', disabledAt: expect.any(String), version: 2, rateLimitPerMinute: 120, autoDisable: true });
     await call(200, environmentAdmin, 'patch', '/keypairs/{clientId}', { params: { clientId }, body: { enabled: true } });
 
     const rotated = await call(200, environmentAdmin, 'post', '/keypairs/{clientId}/rotate', { params: { clientId }, body: { gracePeriodSeconds: 60 } });
@@ -422,7 +428,7 @@ describe('every route answers as documented', () => {
     // Out of reach reads exactly like missing: an environment admin and the account's keypairs, another account's admin.
     await call(404, environmentAdmin, 'get', '/accounts/{accountId}/keypairs', { params: { accountId: tenant.accountId } });
     await call(404, environmentAdmin, 'post', '/accounts/{accountId}/keypairs', { params: { accountId: tenant.accountId }, body: { name: 'x', scopes: [] } });
-    for (const template of ['/keypairs/{clientId}', '/keypairs/{clientId}/events'] as const) await call(404, outsider, 'get', template, { params: { clientId } });
+    for (const template of ['/keypairs/{clientId}', '/keypairs/{clientId}/events', '/keypairs/{clientId}/usage'] as const) await call(404, outsider, 'get', template, { params: { clientId } });
     await call(404, outsider, 'patch', '/keypairs/{clientId}', { params: { clientId }, body: { name: 'mine' } });
     await call(404, outsider, 'post', '/keypairs/{clientId}/rotate', { params: { clientId } });
     await call(404, outsider, 'delete', '/keypairs/{clientId}', { params: { clientId } });
@@ -433,6 +439,9 @@ describe('every route answers as documented', () => {
     const unknownScope = await call(400, environmentAdmin, 'post', '/environments/{environmentId}/keypairs', { params: environment, body: { name: 'k', scopes: ['no-such-scope-anywhere'] } });
     expect(unknownScope.body.errors).toEqual([{ field: 'scopes', message: expect.stringContaining('no-such-scope-anywhere') }]);
     await call(400, environmentAdmin, 'patch', '/keypairs/{clientId}', { params: { clientId }, headers: { 'If-Match': 'v1' }, body: { name: 'x' } });
+    await refused(environmentAdmin, 'patch', '/keypairs/{clientId}', { clientId }, { rateLimitPerMinute: 10 });
+    const badIps = await call(400, environmentAdmin, 'patch', '/keypairs/{clientId}', { params: { clientId }, body: { allowedIps: ['10.0.0.1/8'] } });
+    expect(badIps.body.errors).toEqual([{ field: 'allowedIps', message: expect.stringContaining('item 0') }]);
     await call(400, environmentAdmin, 'post', '/keypairs/{clientId}/rotate', { params: { clientId }, raw: { type: 'application/json', data: '{"gracePeriodSeconds":' } });
 
     const stale = await call(412, environmentAdmin, 'patch', '/keypairs/{clientId}', { params: { clientId }, headers: { 'If-Match': '"99"' }, body: { comment: 'stale' } });

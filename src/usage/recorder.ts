@@ -1,0 +1,104 @@
+import type { Knex } from 'knex';
+import type { Logger } from '../shared/log.js';
+import { writeUsage, type RollupCount, type UsageRecord } from './store.js';
+
+/** Records held in memory at most: past it, new records still count in the rollups but their rows are dropped. */
+const MAX_BUFFERED = 100_000;
+const HOUR_MS = 3_600_000;
+
+/** Turns a requested resource or scope into a rollup key: names the catalogue does not know are all "other". */
+export interface RollupKeys {
+  resourceKey(resource: string | null): string | undefined;
+  scopeKeys(scope: string | null): string[];
+}
+
+/**
+ * The usage log's write side: token requests are buffered in memory and written in
+ * one transaction per interval, records and hourly rollups together, so the token
+ * path never waits for a write. The rollups are summed in memory first: a busy
+ * keypair costs one upsert per dimension and hour per flush, however many requests.
+ */
+export class UsageRecorder {
+  #records: UsageRecord[] = [];
+  #rollups = new Map<string, RollupCount>();
+  #dropped = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+  readonly #listeners: Array<(records: readonly UsageRecord[]) => Promise<void>> = [];
+
+  constructor(
+    private readonly db: Knex,
+    private readonly keys: RollupKeys,
+    private readonly log: Logger,
+  ) {}
+
+  record(record: UsageRecord): void {
+    if (this.#records.length < MAX_BUFFERED) this.#records.push(record);
+    else this.#dropped += 1;
+    const hour = new Date(record.at.getTime() - (record.at.getTime() % HOUR_MS));
+    this.#count(record, hour, 'total', '');
+    if (record.reason !== null) this.#count(record, hour, 'reason', record.reason);
+    const resource = this.keys.resourceKey(record.resource);
+    if (resource !== undefined) this.#count(record, hour, 'resource', resource);
+    for (const scope of this.keys.scopeKeys(record.scope)) this.#count(record, hour, 'scope', scope);
+  }
+
+  /** Called with every batch once it is written (auto-disable reads the log then). */
+  onFlushed(listener: (records: readonly UsageRecord[]) => Promise<void>): void {
+    this.#listeners.push(listener);
+  }
+
+  get pendingCount(): number {
+    return this.#records.length;
+  }
+
+  start(intervalSeconds: number): void {
+    this.#timer = setInterval(() => void this.flush(), intervalSeconds * 1000);
+    this.#timer.unref();
+  }
+
+  /** Writes what is buffered; a failed write keeps it for the next try. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(async () => {
+      if (this.#records.length === 0 && this.#rollups.size === 0) return;
+      const records = this.#records;
+      const rollups = this.#rollups;
+      this.#records = [];
+      this.#rollups = new Map();
+      try {
+        await writeUsage(this.db, records, [...rollups.values()]);
+      } catch (error) {
+        this.#records = [...records, ...this.#records].slice(0, MAX_BUFFERED);
+        for (const [key, rollup] of rollups) this.#add(key, rollup, rollup.issued, rollup.refused);
+        this.log.warn('could not write usage records; will retry', { error: (error as Error).message, records: records.length });
+        return;
+      }
+      if (this.#dropped > 0) {
+        this.log.warn('usage records dropped: the buffer was full (they still count in the hourly totals)', { dropped: this.#dropped });
+        this.#dropped = 0;
+      }
+      for (const listener of this.#listeners) {
+        await listener(records).catch((error: Error) => this.log.error('usage listener failed', { error: error.message }));
+      }
+    });
+    return this.#flushing;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush();
+  }
+
+  #count(record: UsageRecord, hour: Date, dimension: RollupCount['dimension'], key: string): void {
+    const id = `${record.clientId}\u0000${hour.getTime()}\u0000${dimension}\u0000${key}`;
+    const issued = record.outcome === 'issued' ? 1 : 0;
+    this.#add(id, { clientId: record.clientId, hour, dimension, key, issued: 0, refused: 0 }, issued, 1 - issued);
+  }
+
+  #add(id: string, template: RollupCount, issued: number, refused: number): void {
+    let rollup = this.#rollups.get(id);
+    if (!rollup) this.#rollups.set(id, (rollup = { ...template, issued: 0, refused: 0 }));
+    rollup.issued += issued;
+    rollup.refused += refused;
+  }
+}
