@@ -23,6 +23,9 @@ export interface AdminValues {
   user?: string | undefined;
   email?: string | undefined;
   operator?: boolean | undefined;
+  'rate-limit'?: string | undefined;
+  'allowed-ips'?: string | undefined;
+  'auto-disable'?: string | undefined;
 }
 
 interface Keypair {
@@ -35,6 +38,9 @@ interface Keypair {
   secretHint: string | null;
   lastUsedAt: string | null;
   expiresAt: string | null;
+  rateLimitPerMinute: number | null;
+  allowedIps: string[];
+  autoDisable: boolean | null;
   accountId: string;
   environmentId: string | null;
   createdBy: string;
@@ -49,6 +55,21 @@ interface AuditEvent {
   actor: { type: string; email: string | null; id: string | null };
   ip: string | null;
   after: unknown;
+}
+
+interface Counts {
+  issued: number;
+  refused: number;
+}
+
+interface Usage {
+  last24h: Counts;
+  last7d: Counts;
+  refusalsByReason: Array<{ reason: string; last24h: number; last7d: number }>;
+  topResources: Array<{ resource: string; last7d: Counts }>;
+  topScopes: Array<{ scope: string; last7d: Counts }>;
+  hourly: Array<{ hour: string } & Counts>;
+  recentRequests: Array<{ at: string; outcome: string; reason: string | null; ip: string | null; userAgent: string | null }>;
 }
 
 interface Page<T> {
@@ -126,10 +147,57 @@ function showKeypair(keypair: Keypair): string {
     ['secret', keypair.secretHint],
     ['last used', keypair.lastUsedAt ?? 'never'],
     ['expires', keypair.expiresAt ?? 'never'],
+    ['rate limit', keypair.rateLimitPerMinute === null ? 'server default' : `${keypair.rateLimitPerMinute} per minute`],
+    ['allowed IPs', keypair.allowedIps.length > 0 ? keypair.allowedIps : 'anywhere'],
+    ['auto-disable', keypair.autoDisable === null ? 'server default' : keypair.autoDisable ? 'on' : 'off'],
     ['owner', keypair.environmentId ? `environment ${keypair.environmentId}` : `account ${keypair.accountId}`],
     ['created', `${keypair.createdAt} by ${keypair.createdBy}`],
     ['version', keypair.version],
   ]);
+}
+
+const SPARKS = '▁▂▃▄▅▆▇█';
+
+/** A row of block characters, one per hour, scaled to the busiest hour. */
+function sparkline(values: readonly number[]): string {
+  const top = Math.max(...values, 1);
+  return values.map((value) => (value === 0 ? '·' : SPARKS[Math.min(SPARKS.length - 1, Math.floor((value / top) * (SPARKS.length - 1)))])).join('');
+}
+
+/** The usage summary as a person reads it: totals, what fails, where from, the last requests. */
+function showUsage(clientId: string, usage: Usage): string {
+  const listed = (entries: Array<[string, number]>) => (entries.length > 0 ? entries.map(([key, count]) => `${key} ${count}`).join(', ') : 'none');
+  return `usage of ${clientId} (windows are whole hours)
+${table([
+    { WINDOW: 'last 24 h', ISSUED: String(usage.last24h.issued), REFUSED: String(usage.last24h.refused) },
+    { WINDOW: 'last 7 d', ISSUED: String(usage.last7d.issued), REFUSED: String(usage.last7d.refused) },
+  ])}
+${fields([
+    ['refusals (7 d)', listed(usage.refusalsByReason.map((entry) => [entry.reason, entry.last7d]))],
+    ['resources (7 d)', listed(usage.topResources.map((entry) => [entry.resource, entry.last7d.issued + entry.last7d.refused]))],
+    ['scopes (7 d)', listed(usage.topScopes.map((entry) => [entry.scope, entry.last7d.issued + entry.last7d.refused]))],
+    ['issued, hourly', sparkline(usage.hourly.map((hour) => hour.issued))],
+    ['refused, hourly', sparkline(usage.hourly.map((hour) => hour.refused))],
+  ])}
+last ${usage.recentRequests.length} requests:
+${usage.recentRequests.length > 0 ? table(usage.recentRequests.map((request) => ({ AT: request.at, OUTCOME: request.outcome, REASON: request.reason ?? '', IP: request.ip ?? '', USER_AGENT: request.userAgent ?? '' }))) : '  none yet\n'}`;
+}
+
+/** --rate-limit, --allowed-ips and --auto-disable as the admin API takes them; "default" is null. */
+function guards(values: AdminValues): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  const rateLimit = values['rate-limit'];
+  if (rateLimit !== undefined) {
+    if (rateLimit !== 'default' && !/^\d+$/.test(rateLimit)) throw new CliError('--rate-limit takes a number of requests per minute (60 to 1000) or "default"');
+    body.rateLimitPerMinute = rateLimit === 'default' ? null : Number(rateLimit);
+  }
+  if (values['allowed-ips'] !== undefined) body.allowedIps = words(values['allowed-ips']);
+  const autoDisable = values['auto-disable'];
+  if (autoDisable !== undefined) {
+    if (!['true', 'false', 'default'].includes(autoDisable)) throw new CliError('--auto-disable takes true, false or default');
+    body.autoDisable = autoDisable === 'default' ? null : autoDisable === 'true';
+  }
+  return body;
 }
 
 /** The secret, once, with the warning and a curl that uses it. */
@@ -172,7 +240,7 @@ async function owner(client: AdminClient, values: AdminValues): Promise<string> 
 async function keypairs(client: AdminClient, action: string | undefined, id: string | undefined, values: AdminValues): Promise<unknown> {
   switch (action) {
     case 'create': {
-      const body = { name: requireValue(values.name, '--name'), scopes: words(values.scopes) ?? [], ...(values.comment !== undefined && { comment: values.comment }), ...expiry(values.expires) };
+      const body = { name: requireValue(values.name, '--name'), scopes: words(values.scopes) ?? [], ...(values.comment !== undefined && { comment: values.comment }), ...expiry(values.expires), ...guards(values) };
       const created = await client.call<Keypair>('POST', `${await owner(client, values)}/keypairs`, body);
       return values.json ? created : showSecret(client, created, 'Created');
     }
@@ -192,8 +260,13 @@ async function keypairs(client: AdminClient, action: string | undefined, id: str
       return values.json ? keypair : `${action}d ${keypair.clientId} (${keypair.name})\n`;
     }
     case 'update': {
-      const body = { ...(values.name !== undefined && { name: values.name }), ...(values.comment !== undefined && { comment: values.comment }), ...(values.scopes !== undefined && { scopes: words(values.scopes) }) };
-      if (Object.keys(body).length === 0) throw new CliError('update takes --name, --comment or --scopes');
+      const body = {
+        ...(values.name !== undefined && { name: values.name }),
+        ...(values.comment !== undefined && { comment: values.comment }),
+        ...(values.scopes !== undefined && { scopes: words(values.scopes) }),
+        ...guards(values),
+      };
+      if (Object.keys(body).length === 0) throw new CliError('update takes --name, --comment, --scopes, --rate-limit, --allowed-ips or --auto-disable');
       const keypair = await client.call<Keypair>('PATCH', `/keypairs/${requireId(id, 'keypair')}`, body);
       return values.json ? keypair : showKeypair(keypair);
     }
@@ -213,8 +286,13 @@ async function keypairs(client: AdminClient, action: string | undefined, id: str
       if (values.json) return page;
       return `${table(page.data.map(eventRow))}${more(page)}`;
     }
+    case 'usage': {
+      const clientId = requireId(id, 'keypair');
+      const usage = await client.call<Usage>('GET', `/keypairs/${clientId}/usage`);
+      return values.json ? usage : showUsage(clientId, usage);
+    }
     default:
-      throw new CliError('keypairs takes create, list, show, update, disable, enable, rotate, delete or events');
+      throw new CliError('keypairs takes create, list, show, update, disable, enable, rotate, delete, events or usage');
   }
 }
 

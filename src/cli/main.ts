@@ -4,6 +4,12 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { openDatabase } from '../db/database.js';
 import { migrateDownAll, migrateLatest } from '../db/migrate.js';
+import { localChangeFeed, postgresChangeFeed } from '../db/notify.js';
+import { runCleanup } from '../keypairs/maintenance.js';
+import { KeypairService } from '../keypairs/service.js';
+import { ResourceServerCatalog } from '../resource_servers/catalog.js';
+import { systemClock } from '../shared/clock.js';
+import { createLogger } from '../shared/log.js';
 import { ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from '../signing/admin_token.js';
 import { CliError } from './admin.js';
 import { ADMIN_GROUPS, runAdminCommand } from './admin_commands.js';
@@ -14,6 +20,9 @@ const USAGE = `keygate: OAuth 2.0 client-credentials server for machine clients
 Usage:
   keygate serve                          run the server (the default command)
   keygate migrate [--down]               apply migrations (or roll all of them back)
+  keygate cleanup [--json]               delete keypairs expired over EXPIRED_RETENTION_DAYS ago (audited),
+                                         retired secrets as old, usage over USAGE_RETENTION_DAYS old
+                                         (the server also runs this daily)
   keygate keys list                      list the signing keys
   keygate keys rotate [--activate-in S]  add a signing key, published at once and signing S seconds
                                          later (default ${KEY_ACTIVATION_DELAY_SECONDS}); the old ones stay published
@@ -27,10 +36,13 @@ Admin commands (call the running server's admin API; add --json for scripts):
   keygate keypairs create --name N [--scopes "read write"] [--comment C]
                           [--expires 1d|7d|30d|90d|SECONDS|2027-01-31|2027-01-31T12:00:00Z]
                           [--environment ID | --account ID]   (default: your only environment)
+                          [--rate-limit 60-1000|default] [--allowed-ips "203.0.113.0/24 2001:db8::/32"]
+                          [--auto-disable true|false|default]
   keygate keypairs list [--environment ID | --account ID] [--enabled true|false] [--q TEXT] [--limit N] [--cursor C]
   keygate keypairs show|delete ID               keygate keypairs events ID [--limit N] [--cursor C]
   keygate keypairs disable ID [--reason R]      keygate keypairs enable ID
-  keygate keypairs update ID [--name N] [--comment C] [--scopes S]
+  keygate keypairs update ID [--name N] [--comment C] [--scopes S] [--rate-limit ...] [--allowed-ips ...] [--auto-disable ...]
+  keygate keypairs usage ID                     totals, refusals by reason, where from, the last 20 requests
   keygate keypairs rotate ID [--grace SECONDS]  (default 0: the old secret dies at once)
   keygate accounts list|create --name N|show ID|close ID
   keygate environments list --account ID|create --account ID --name N|close ID
@@ -138,6 +150,31 @@ async function migrate(config: Config, down: boolean): Promise<void> {
   }
 }
 
+/** `keygate cleanup`: the daily job's cleanup, now, against the configured database. */
+async function cleanup(config: Config, json: boolean): Promise<void> {
+  const db = await openDatabase(config);
+  const log = createLogger(config.logLevel);
+  try {
+    await migrateLatest(db.knex);
+    // Running servers drop deleted keypairs from their caches through the change feed.
+    const changes = db.embedded ? localChangeFeed() : await postgresChangeFeed(db.url, (sql, bindings) => db.knex.raw(sql, bindings), log);
+    try {
+      const catalog = await ResourceServerCatalog.load(db.knex, changes);
+      const keypairs = new KeypairService({ db: db.knex, changes, catalog, clock: systemClock, maxActiveKeypairs: config.maxActiveKeypairs });
+      const report = await runCleanup({ db: db.knex, keypairs, clock: systemClock, log, expiredRetentionDays: config.expiredRetentionDays, usageRetentionDays: config.usageRetentionDays, expiryWarningDays: config.expiryWarningDays });
+      process.stdout.write(
+        json
+          ? `${JSON.stringify(report)}\n`
+          : `deleted ${report.expiredKeypairs} keypairs expired more than ${config.expiredRetentionDays} days ago, ${report.retiredSecrets} retired secrets, ${report.usageRecords} usage records older than ${config.usageRetentionDays} days and ${report.notifications} settled notifications\n`,
+      );
+    } finally {
+      await changes.close();
+    }
+  } finally {
+    await db.close();
+  }
+}
+
 async function keys(config: Config, action: string | undefined, maxTokenTtl: number, activateIn: number): Promise<void> {
   if (action === 'list') {
     const keySet = await loadKeySet(config);
@@ -191,6 +228,9 @@ async function main(argv: string[]): Promise<void> {
       user: { type: 'string' },
       'max-token-ttl': { type: 'string' },
       'activate-in': { type: 'string' },
+      'rate-limit': { type: 'string' },
+      'allowed-ips': { type: 'string' },
+      'auto-disable': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -205,6 +245,8 @@ async function main(argv: string[]): Promise<void> {
       return config.workers > 1 && cluster.isPrimary ? supervise(config) : serve(config);
     case 'migrate':
       return migrate(config, values.down ?? false);
+    case 'cleanup':
+      return cleanup(config, values.json ?? false);
     case 'keys':
       return keys(config, subcommand, wholeNumber('--max-token-ttl', values['max-token-ttl'], MAX_TOKEN_TTL_SECONDS), wholeNumber('--activate-in', values['activate-in'], KEY_ACTIVATION_DELAY_SECONDS));
     case 'admin-token': {

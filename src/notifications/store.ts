@@ -65,7 +65,8 @@ export async function claimDue(db: Knex, now: Date, leaseUntil: Date, limit: num
       returning id, event, client_id, account_id, environment_id, payload, created_at, attempts`,
     [leaseUntil, now, now, limit],
   );
-  return result.rows;
+  // UPDATE ... RETURNING keeps no order: oldest first, as the changes happened.
+  return result.rows.sort((a, b) => Number(a.id) - Number(b.id));
 }
 
 export async function markDelivered(db: Knex, id: string, now: Date): Promise<void> {
