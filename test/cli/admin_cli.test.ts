@@ -101,6 +101,36 @@ describe('keygate keypairs', () => {
     expect((await keygate('keypairs', 'delete', keypair.clientId, '--json')).code).toBe(0);
   });
 
+  it('sets the guards and answers "is it used, from where, and what fails" with keypairs usage', async () => {
+    const created = await keygate('keypairs', 'create', '--name', 'guarded', '--scopes', 'read', '--rate-limit', '120', '--allowed-ips', '127.0.0.1 10.0.0.0/8', '--auto-disable', 'true', '--json');
+    expect(created.code).toBe(0);
+    const { clientId, clientSecret } = JSON.parse(created.stdout) as { clientId: string; clientSecret: string };
+    const shown = await keygate('keypairs', 'show', clientId);
+    expect(shown.stdout).toMatch(/rate limit\s+120 per minute/);
+    expect(shown.stdout).toMatch(/allowed IPs\s+127\.0\.0\.1 10\.0\.0\.0\/8/);
+    expect(shown.stdout).toMatch(/auto-disable\s+on/);
+
+    expect((await token(clientId, clientSecret)).status).toBe(200);
+    expect((await token(clientId, clientSecret)).status).toBe(200);
+    expect((await token(clientId, `${clientSecret.slice(0, -1)}x`)).status).toBe(401);
+
+    const usage = await keygate('keypairs', 'usage', clientId);
+    expect(usage.code).toBe(0);
+    expect(usage.stdout).toMatch(/last 24 h\s+2\s+1/);
+    expect(usage.stdout).toMatch(/refusals \(7 d\)\s+secret_mismatch 1/);
+    expect(usage.stdout).toMatch(/issued\s+127\.0\.0\.1/);
+    expect(usage.stdout).toMatch(/refused\s+secret_mismatch\s+127\.0\.0\.1/);
+    expect(usage.stdout).not.toContain(clientSecret);
+    const json = JSON.parse((await keygate('keypairs', 'usage', clientId, '--json')).stdout) as { last7d: { issued: number; refused: number } };
+    expect(json.last7d).toEqual({ issued: 2, refused: 1 });
+
+    const updated = await keygate('keypairs', 'update', clientId, '--rate-limit', 'default', '--allowed-ips', '', '--auto-disable', 'default', '--json');
+    expect(JSON.parse(updated.stdout)).toMatchObject({ rateLimitPerMinute: null, allowedIps: [], autoDisable: null });
+    const bad = await keygate('keypairs', 'update', clientId, '--rate-limit', 'lots');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--rate-limit takes a number of requests per minute');
+  });
+
   it('prints every bad field of a refused create and exits 1', async () => {
     const refused = await keygate('keypairs', 'create', '--name', 'x', '--scopes', 'read ghost', '--expires', '2w');
     expect(refused.code).toBe(1);
