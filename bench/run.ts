@@ -225,8 +225,21 @@ async function main() {
     const embeddedPort = port();
     const env = { DATA_DIR: path.join(work, 'data'), KEYS_FILE: path.join(work, 'jwks.json'), PORT: embeddedPort, ISSUER: `http://127.0.0.1:${embeddedPort}`, MAX_ACTIVE_KEYPAIRS: '1000000' };
     const seeded = await seed(env, { main: KEYPAIRS, list: 10_000 });
-    const embedded = await startServer(['bin/keygate.js', 'serve'], { ...env, LOG_LEVEL: 'info' }, /client cache preloaded/);
+
+    // The usage log and the rate limiter, off and then on, on the same data: what they cost.
+    const thousand = () => seeded.headers[Math.floor(Math.random() * Math.min(1000, seeded.headers.length))]!;
+    const unguarded = await startServer(['bin/keygate.js', 'serve'], { ...env, LOG_LEVEL: 'info', USAGE_LOG: 'off', RATE_LIMIT_PER_MINUTE: '0' }, /client cache preloaded/);
+    await loadToken(unguarded.url, thousand, 2);
+    const guardsOff = await loadToken(unguarded.url, thousand);
+    rows.push({ case: 'token, 1k keypairs random (embedded, usage log and rate limit off)', ...guardsOff });
+    await unguarded.stop();
+
+    // The limiter runs on every request, with a limit no case reaches: one keypair takes
+    // thousands of tokens a second here, which a real limit (60-1000 a minute) would refuse.
+    const embedded = await startServer(['bin/keygate.js', 'serve'], { ...env, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000' }, /client cache preloaded/);
     const results = await tokenCases('embedded', embedded, seeded.headers);
+    const guardsRatio = results.thousand.rps / guardsOff.rps;
+    targets.push({ target: 'token req/s with usage log and rate limit >= 0.9x without (1k keypairs, embedded)', value: `${guardsRatio.toFixed(2)}x (${results.thousand.rps} vs ${guardsOff.rps})`, pass: guardsRatio >= 0.9 });
     await verifierCase(embedded, seeded.headers[0]!);
     await adminCases(embedded, env, seeded);
     await embedded.stop();
@@ -246,14 +259,14 @@ async function main() {
       const pgPort = port();
       const pgEnv = { DATABASE_URL: PG_URL, KEYS_FILE: path.join(work, 'jwks-pg.json'), PORT: pgPort, ISSUER: `http://127.0.0.1:${pgPort}`, MAX_ACTIVE_KEYPAIRS: '1000000' };
       const pgSeeded = await seed(pgEnv, { main: KEYPAIRS, list: 10_000 });
-      const pg = await startServer(['bin/keygate.js', 'serve'], { ...pgEnv, LOG_LEVEL: 'info' }, /client cache preloaded/);
+      const pg = await startServer(['bin/keygate.js', 'serve'], { ...pgEnv, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000' }, /client cache preloaded/);
       const pgResults = await tokenCases('PostgreSQL', pg, pgSeeded.headers);
       await pg.stop();
       targets.push({ target: 'server RSS under load <= 200 MiB (PostgreSQL)', value: `${pgResults.rss} MiB`, pass: pgResults.rss <= 200 });
 
       // Two workers need two cores, so this case shares them with the load generator.
       const workersPort = port();
-      const workers = await startServer(['bin/keygate.js', 'serve'], { ...pgEnv, PORT: workersPort, WORKERS: '2', LOG_LEVEL: 'info' }, /client cache preloaded[\s\S]*client cache preloaded/);
+      const workers = await startServer(['bin/keygate.js', 'serve'], { ...pgEnv, PORT: workersPort, WORKERS: '2', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000' }, /client cache preloaded[\s\S]*client cache preloaded/);
       const random = () => pgSeeded.headers[Math.floor(Math.random() * pgSeeded.headers.length)]!;
       await loadToken(workers.url, random, 2);
       rows.push({ case: `token, ${KEYPAIRS / 1000}k keypairs random, 2 workers (PostgreSQL, not pinned)`, ...(await loadToken(workers.url, random)) });

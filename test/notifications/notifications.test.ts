@@ -3,7 +3,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createUser, type TestUser } from '../support/admin.js';
-import { createKeypair, createTenant, OPERATOR, startTestKeygate, type Tenant, type TestKeygate } from '../support/keygate.js';
+import { createKeypair, createTenant, OPERATOR, ownDatabase, startTestKeygate, type Tenant, type TestKeygate } from '../support/keygate.js';
 
 interface Received {
   from: string;
@@ -70,6 +70,7 @@ function readMessage(raw: string): { subject: string; text: string } {
 }
 
 let mail: MailCatcher;
+let database: Awaited<ReturnType<typeof ownDatabase>>;
 let kg: TestKeygate;
 let tenant: Tenant;
 let environmentAdmin: TestUser;
@@ -79,7 +80,11 @@ let otherEnvironmentAdmin: TestUser;
 beforeAll(async () => {
   mail = new MailCatcher();
   const smtpUrl = await mail.start();
-  kg = await startTestKeygate({ SMTP_URL: smtpUrl, MAIL_FROM: 'Keygate <keygate@example.test>' });
+  // The workers of other files' Keygates would deliver this file's notifications: a database of its own.
+  database = await ownDatabase('notifications');
+  kg = await startTestKeygate({ ...database.env, SMTP_URL: smtpUrl, MAIL_FROM: 'Keygate <keygate@example.test>' });
+  // Earlier files' notifications are theirs, not this file's to deliver.
+  await kg.keygate.db.knex('notification_outbox').whereNull('delivered_at').update({ delivered_at: new Date() });
   tenant = await createTenant(kg.keygate);
   const other = await kg.keygate.tenancy.createEnvironment(OPERATOR, tenant.accountId, 'other');
   environmentAdmin = await createUser(kg.keygate, { environments: [{ environmentId: tenant.environmentId, accountId: tenant.accountId }] });
@@ -90,6 +95,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await kg.close();
   await mail.stop();
+  await database.drop();
 });
 
 /** Delivers what is due, then returns the messages that arrived since `before`. */
@@ -173,6 +179,21 @@ describe('notifications', () => {
     expect(subjects).not.toContain('[Keygate] Keypair "long lived" expires soon');
     const [warning] = await kg.keygate.db.knex('notification_outbox').where({ client_id: soon.keypair.clientId, event: 'keypair.expiring' });
     expect(warning.payload.expiresAt).toBe(soon.keypair.expiresAt!.toISOString());
+  });
+
+  it('delivers each notification once when two processes deliver at the same time', async () => {
+    const second = await startTestKeygate({ ...database.env, SMTP_URL: `smtp://127.0.0.1:${(mail.server.server.address() as AddressInfo).port}`, MAIL_FROM: 'keygate@example.test' });
+    try {
+      await kg.keygate.notifications.deliverDue();
+      const before = mail.received.length;
+      for (let i = 0; i < 6; i += 1) await createKeypair(kg.keygate, { owner: { environmentId: tenant.environmentId }, name: `parallel ${i}` });
+      const [first, other] = await Promise.all([kg.keygate.notifications.deliverDue(), second.keygate.notifications.deliverDue()]);
+      const subjects = mail.received.slice(before).map((message) => readMessage(message.raw).subject);
+      expect(first + other).toBe(6);
+      expect(subjects.sort()).toEqual(Array.from({ length: 6 }, (_, i) => `[Keygate] Keypair "parallel ${i}" created`));
+    } finally {
+      await second.close();
+    }
   });
 
   it('refuses SMTP_URL without MAIL_FROM, and a URL that is not SMTP', () => {

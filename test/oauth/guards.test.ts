@@ -68,6 +68,40 @@ describe('per-keypair rate limit', () => {
   });
 });
 
+describe('rate limit across processes', () => {
+  it('holds for two instances on one database: each adds its count and reads the total back', async () => {
+    // Two Keygates on one database stand for two processes: separate limiters, shared counts.
+    const first = direct;
+    const second = proxied;
+    // Both clocks to the same second, just past a minute's start, so both count in one window.
+    const target = Math.ceil(Math.max(first.clock.now().getTime(), second.clock.now().getTime()) / 60_000) * 60_000 + 60_000 + 1000;
+    first.clock.advance((target - first.clock.now().getTime()) / 1000);
+    second.clock.advance((target - second.clock.now().getTime()) / 1000);
+
+    const { keypair, clientSecret } = await newKeypair(first, { rateLimitPerMinute: 60 });
+    const credentials = { clientId: keypair.clientId, clientSecret };
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i += 1) statuses.push((await requestToken(first.http, credentials)).status);
+    await first.keygate.rateLimiter.sync(Date.now());
+
+    // The second process learns of the first's 40 on its first sync after its own first request.
+    statuses.push((await requestToken(second.http, credentials)).status);
+    await second.keygate.rateLimiter.sync(Date.now());
+    for (let i = 0; i < 30; i += 1) statuses.push((await requestToken(second.http, credentials)).status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(60);
+    expect(statuses.slice(-11).every((status) => status === 429)).toBe(true);
+
+    // The first has not heard of the second's 20 yet: it admits one more (the tolerance:
+    // what a process admits before its next sync), then its sync brings the total back.
+    await second.keygate.rateLimiter.sync(Date.now());
+    statuses.length = 0;
+    statuses.push((await requestToken(first.http, credentials)).status);
+    await first.keygate.rateLimiter.sync(Date.now());
+    statuses.push((await requestToken(first.http, credentials)).status);
+    expect(statuses).toEqual([200, 429]);
+  });
+});
+
 describe('IP allowlist', () => {
   const expectInvalidClient = (response: { status: number; body: unknown }) => {
     expect(response.status).toBe(401);

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import knexFactory from 'knex';
 import supertest from 'supertest';
 import { inject } from 'vitest';
 import { startKeygate, type Keygate } from '../../src/app.js';
@@ -53,6 +54,29 @@ export async function startTestKeygate(env: Record<string, string> = {}, options
   const clock = new TestClock();
   const keygate = await startKeygate(config, { clock, ...(options.log && { log: options.log }) });
   return { keygate, clock, http: supertest.agent(keygate.callback()), dir, close: () => keygate.close() };
+}
+
+/**
+ * A database for one test file alone, where files run in parallel (on PostgreSQL):
+ * for tests of background workers that would otherwise take other files' rows. On
+ * the shared PGlite, files run one at a time, so the shared database is used.
+ */
+export async function ownDatabase(name: string): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  if (!serverUrl) return { env: {}, drop: async () => undefined };
+  const database = `keygate_${name}_${process.pid}`;
+  const admin = knexFactory({ client: 'pg', connection: serverUrl });
+  await admin.raw(`drop database if exists ${database}`);
+  await admin.raw(`create database ${database}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return {
+    env: { DATABASE_URL: url.toString() },
+    async drop() {
+      await admin.raw(`drop database if exists ${database} with (force)`);
+      await admin.destroy();
+    },
+  };
 }
 
 /** Serves a Keygate on a loopback port (for clients that need a real URL, like a remote JWKS). */
