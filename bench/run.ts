@@ -226,23 +226,34 @@ async function main() {
     const env = { DATA_DIR: path.join(work, 'data'), KEYS_FILE: path.join(work, 'jwks.json'), PORT: embeddedPort, ISSUER: `http://127.0.0.1:${embeddedPort}`, MAX_ACTIVE_KEYPAIRS: '1000000' };
     const seeded = await seed(env, { main: KEYPAIRS, list: 10_000 });
 
-    // The usage log and the rate limiter, off and then on, on the same data: what they cost.
+    // What the usage log and the rate limiter cost: 1k keypairs with them off and on, on
+    // the same data, each measured twice (off, on, on, off) and the better run of each
+    // kept, so that a noisy moment on a shared machine does not decide the comparison.
     const thousand = () => seeded.headers[Math.floor(Math.random() * Math.min(1000, seeded.headers.length))]!;
-    const unguarded = await startServer(['bin/keygate.js', 'serve'], { ...env, LOG_LEVEL: 'info', USAGE_LOG: 'off', RATE_LIMIT_PER_MINUTE: '0' }, /client cache preloaded/);
-    await loadToken(unguarded.url, thousand, 2);
-    const guardsOff = await loadToken(unguarded.url, thousand);
-    rows.push({ case: 'token, 1k keypairs random (embedded, usage log and rate limit off)', ...guardsOff });
-    await unguarded.stop();
+    const guardsOff = async () => {
+      const server = await startServer(['bin/keygate.js', 'serve'], { ...env, LOG_LEVEL: 'info', USAGE_LOG: 'off', RATE_LIMIT_PER_MINUTE: '0' }, /client cache preloaded/);
+      await loadToken(server.url, thousand, 2);
+      const result = await loadToken(server.url, thousand);
+      await server.stop();
+      return result;
+    };
+    const guardsOffFirst = await guardsOff();
 
     // The limiter runs on every request, with a limit no case reaches: one keypair takes
     // thousands of tokens a second here, which a real limit (60-1000 a minute) would refuse.
     const embedded = await startServer(['bin/keygate.js', 'serve'], { ...env, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000' }, /client cache preloaded/);
     const results = await tokenCases('embedded', embedded, seeded.headers);
-    const guardsRatio = results.thousand.rps / guardsOff.rps;
-    targets.push({ target: 'token req/s with usage log and rate limit >= 0.9x without (1k keypairs, embedded)', value: `${guardsRatio.toFixed(2)}x (${results.thousand.rps} vs ${guardsOff.rps})`, pass: guardsRatio >= 0.9 });
+    const guardsOnSecond = await loadToken(embedded.url, thousand);
     await verifierCase(embedded, seeded.headers[0]!);
     await adminCases(embedded, env, seeded);
     await embedded.stop();
+    const guardsOffSecond = await guardsOff();
+    const off = [guardsOffFirst, guardsOffSecond].reduce((best, run) => (run.rps > best.rps ? run : best));
+    const on = [results.thousand, guardsOnSecond].reduce((best, run) => (run.rps > best.rps ? run : best));
+    rows.push({ case: 'token, 1k keypairs random (embedded, usage log and rate limit off; better of 2)', ...off });
+    rows.push({ case: 'token, 1k keypairs random (embedded, usage log and rate limit on; better of 2)', ...on });
+    const guardsRatio = on.rps / off.rps;
+    targets.push({ target: 'token req/s with usage log and rate limit >= 0.9x without (1k keypairs, embedded)', value: `${guardsRatio.toFixed(2)}x (${on.rps} vs ${off.rps})`, pass: guardsRatio >= 0.9 });
 
     const ratio = results.all.rps / bare.rps;
     targets.push({ target: `token req/s, ${KEYPAIRS / 1000}k keypairs, embedded >= 0.8x baseline`, value: `${ratio.toFixed(2)}x (${results.all.rps} vs ${bare.rps})`, pass: ratio >= 0.8 });

@@ -132,9 +132,13 @@ export function buildProvider(deps: ProviderDeps): Provider {
 /** Longest user agent, scope and resource the usage log keeps: 200 characters (the rest is cut). */
 const MAX_RECORDED_LENGTH = 200;
 
+/**
+ * A client-sent value as the usage log keeps it: cut to length, and with NUL replaced,
+ * which PostgreSQL text cannot hold (one such value would otherwise fail its whole batch).
+ */
 function recorded(value: unknown): string | null {
   const text = Array.isArray(value) ? value.join(' ') : value;
-  return typeof text === 'string' && text !== '' ? text.slice(0, MAX_RECORDED_LENGTH) : null;
+  return typeof text === 'string' && text !== '' ? text.slice(0, MAX_RECORDED_LENGTH).replaceAll('\u0000', '\uFFFD') : null;
 }
 
 /** One usage record for a token request that named a known keypair; `error` undefined when issued. */

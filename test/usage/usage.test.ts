@@ -94,6 +94,15 @@ describe('usage log and GET /keypairs/:clientId/usage', () => {
     expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
+  it('keeps what a client sends that PostgreSQL text cannot hold from failing the batch', async () => {
+    const { keypair, clientSecret } = await createKeypair(kg.keygate, { owner: { environmentId: tenant.environmentId } });
+    const response = await kg.http.post('/token').auth(keypair.clientId, clientSecret).type('form').send('grant_type=client_credentials&scope=read%00admin');
+    expect(response.status).toBe(400);
+    const usage = (await usageOf(keypair.clientId)).body;
+    expect(usage.recentRequests[0]).toMatchObject({ outcome: 'refused', reason: 'invalid_scope', scope: 'read\uFFFDadmin' });
+    expect(kg.keygate.usage!.pendingCount).toBe(0);
+  });
+
   it('writes in batches: requests wait in memory until a flush, then land in one write', async () => {
     const { keypair, clientSecret } = await createKeypair(kg.keygate, { owner: { environmentId: tenant.environmentId } });
     const usage = kg.keygate.usage!;
