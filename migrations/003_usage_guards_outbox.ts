@@ -39,14 +39,15 @@ export async function up(knex: Knex): Promise<void> {
     CREATE TABLE usage_hourly (
       client_id  text NOT NULL,
       hour       timestamptz NOT NULL,
-      dimension  text NOT NULL CHECK (dimension IN ('total', 'reason', 'resource', 'scope')),
+      dimension  text NOT NULL CHECK (dimension IN ('resource', 'reason', 'scope')),
       key        text NOT NULL,
       issued     bigint NOT NULL DEFAULT 0,
       refused    bigint NOT NULL DEFAULT 0,
       PRIMARY KEY (client_id, hour, dimension, key)
     );
     COMMENT ON TABLE usage_hourly IS 'Usage rolled up per keypair and hour, so a summary reads a bounded number of rows however many requests there were.';
-    COMMENT ON COLUMN usage_hourly.key IS 'Empty for total; the refusal reason; the resource or scope requested (names outside the catalogue count as "other").';
+    COMMENT ON COLUMN usage_hourly.dimension IS 'resource: every request counts once here, so these rows also sum to the totals; reason: refusals; scope: each scope requested.';
+    COMMENT ON COLUMN usage_hourly.key IS 'The resource, the refusal reason or the scope (names outside the catalogue count as "other", a request without a resource as "none").';
     CREATE INDEX usage_hourly_hour_idx ON usage_hourly (hour);
 
     CREATE TABLE rate_limit_windows (

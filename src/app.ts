@@ -96,7 +96,7 @@ function serverMetadata(config: Config, catalog: ResourceServerCatalog): Record<
 /** Rollup keys of the usage log: resources and scopes outside the catalogue count as "other", so clients cannot grow the rollups. */
 function rollupKeysOf(catalog: ResourceServerCatalog): RollupKeys {
   return {
-    resourceKey: (resource) => (resource === null ? undefined : catalog.byIdentifier(resource) ? resource : 'other'),
+    resourceKey: (resource) => (resource === null ? 'none' : catalog.byIdentifier(resource) ? resource : 'other'),
     scopeKeys: (scope) => (scope === null ? [] : [...new Set(scope.split(' ').filter(Boolean).map((name) => (catalog.definesScope(name) ? name : 'other')))]),
   };
 }

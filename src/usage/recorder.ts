@@ -4,11 +4,19 @@ import { writeUsage, type RollupCount, type UsageRecord } from './store.js';
 
 /** Records held in memory at most: past it, new records still count in the rollups but their rows are dropped. */
 const MAX_BUFFERED = 100_000;
+/**
+ * How often the hourly rollups are written: 60 000 (ms), not at every flush of the
+ * records. A keypair's rows for an hour are summed in memory meanwhile, so a busy
+ * install writes each (keypair, hour, key) row about once a minute however many
+ * requests it takes. A summary flushes its own process's rollups first.
+ */
+const ROLLUP_WRITE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 
 /** Turns a requested resource or scope into a rollup key: names the catalogue does not know are all "other". */
 export interface RollupKeys {
-  resourceKey(resource: string | null): string | undefined;
+  /** "none" for a request that named no resource and found no default. */
+  resourceKey(resource: string | null): string;
   scopeKeys(scope: string | null): string[];
 }
 
@@ -22,6 +30,7 @@ export class UsageRecorder {
   #records: UsageRecord[] = [];
   #rollups = new Map<string, RollupCount>();
   #dropped = 0;
+  #rollupsWrittenAt = Date.now();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
   readonly #listeners: Array<(records: readonly UsageRecord[]) => Promise<void>> = [];
@@ -36,10 +45,9 @@ export class UsageRecorder {
     if (this.#records.length < MAX_BUFFERED) this.#records.push(record);
     else this.#dropped += 1;
     const hour = new Date(record.at.getTime() - (record.at.getTime() % HOUR_MS));
-    this.#count(record, hour, 'total', '');
+    // Every request counts once under its resource: those rows are the totals too.
+    this.#count(record, hour, 'resource', this.keys.resourceKey(record.resource));
     if (record.reason !== null) this.#count(record, hour, 'reason', record.reason);
-    const resource = this.keys.resourceKey(record.resource);
-    if (resource !== undefined) this.#count(record, hour, 'resource', resource);
     for (const scope of this.keys.scopeKeys(record.scope)) this.#count(record, hour, 'scope', scope);
   }
 
@@ -57,14 +65,18 @@ export class UsageRecorder {
     this.#timer.unref();
   }
 
-  /** Writes what is buffered; a failed write keeps it for the next try. */
-  flush(): Promise<void> {
+  /** Writes the buffered records, and the rollups when it is time or `rollups` asks; a failed write keeps them for the next try. */
+  flush(options: { rollups?: boolean } = {}): Promise<void> {
     this.#flushing = this.#flushing.then(async () => {
-      if (this.#records.length === 0 && this.#rollups.size === 0) return;
+      const withRollups = options.rollups === true || Date.now() - this.#rollupsWrittenAt >= ROLLUP_WRITE_MS;
+      if (this.#records.length === 0 && (!withRollups || this.#rollups.size === 0)) return;
       const records = this.#records;
-      const rollups = this.#rollups;
+      const rollups = withRollups ? this.#rollups : new Map<string, RollupCount>();
       this.#records = [];
-      this.#rollups = new Map();
+      if (withRollups) {
+        this.#rollups = new Map();
+        this.#rollupsWrittenAt = Date.now();
+      }
       try {
         await writeUsage(this.db, records, [...rollups.values()]);
       } catch (error) {
@@ -86,7 +98,7 @@ export class UsageRecorder {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
-    await this.flush();
+    await this.flush({ rollups: true });
   }
 
   #count(record: UsageRecord, hour: Date, dimension: RollupCount['dimension'], key: string): void {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Clock } from '../shared/clock.js';
 import type { UsageRecorder } from './recorder.js';
-import { hourlyTotals, recentUsage, rollupTotals, type UsageRecord, type UsageWindowCounts } from './store.js';
+import { hourlyTotals, recentUsage, rollupTotals, totals, type UsageRecord, type UsageWindowCounts } from './store.js';
 
 const HOUR_MS = 3_600_000;
 /** Hours in the hourly series: 24, the current one included. */
@@ -32,18 +32,18 @@ export class UsageReport {
   constructor(
     private readonly db: Knex,
     private readonly clock: Clock,
-    /** This process's buffer, flushed first so that a summary includes its own latest requests. */
+    /** This process's buffer, flushed first (rollups too) so that a summary includes its own latest requests. */
     private readonly recorder: UsageRecorder | undefined,
   ) {}
 
   async summary(clientId: string): Promise<UsageSummary> {
-    await this.recorder?.flush();
+    await this.recorder?.flush({ rollups: true });
     const now = this.clock.now();
     const currentHour = now.getTime() - (now.getTime() % HOUR_MS);
     const since24h = new Date(currentHour - (SERIES_HOURS - 1) * HOUR_MS);
     const since7d = new Date(currentHour - (7 * 24 - 1) * HOUR_MS);
-    const [[total], refusals, resources, scopes, hours, recent] = await Promise.all([
-      rollupTotals(this.db, clientId, 'total', since24h, since7d, 1),
+    const [total, refusals, resources, scopes, hours, recent] = await Promise.all([
+      totals(this.db, clientId, since24h, since7d),
       rollupTotals(this.db, clientId, 'reason', since24h, since7d, TOP),
       rollupTotals(this.db, clientId, 'resource', since24h, since7d, TOP),
       rollupTotals(this.db, clientId, 'scope', since24h, since7d, TOP),
@@ -53,8 +53,8 @@ export class UsageReport {
     const byHour = new Map(hours.map((hour) => [hour.hour.getTime(), hour]));
     return {
       generatedAt: now,
-      last24h: { issued: total?.issued24h ?? 0, refused: total?.refused24h ?? 0 },
-      last7d: { issued: total?.issued7d ?? 0, refused: total?.refused7d ?? 0 },
+      last24h: { issued: total.issued24h, refused: total.refused24h },
+      last7d: { issued: total.issued7d, refused: total.refused7d },
       refusals,
       resources,
       scopes,

@@ -21,7 +21,8 @@ export interface UsageRecord {
 export interface RollupCount {
   readonly clientId: string;
   readonly hour: Date;
-  readonly dimension: 'total' | 'reason' | 'resource' | 'scope';
+  /** resource: every request counts once, so these rows also sum to the totals. */
+  readonly dimension: 'resource' | 'reason' | 'scope';
   readonly key: string;
   issued: number;
   refused: number;
@@ -122,8 +123,28 @@ export async function rollupTotals(db: Knex, clientId: string, dimension: Rollup
   return result.rows.map((row) => ({ key: row.key, issued24h: Number(row.issued24h), refused24h: Number(row.refused24h), issued7d: Number(row.issued7d), refused7d: Number(row.refused7d) }));
 }
 
+/** All requests since `since7d`, with the part since `since24h`: the resource rows summed. */
+export async function totals(db: Knex, clientId: string, since24h: Date, since7d: Date): Promise<Omit<UsageWindowCounts, 'key'>> {
+  const result = await db.raw<{ rows: Array<{ issued24h: string; refused24h: string; issued7d: string; refused7d: string }> }>(
+    `select coalesce(sum(issued) filter (where hour >= ?), 0) as issued24h,
+            coalesce(sum(refused) filter (where hour >= ?), 0) as refused24h,
+            coalesce(sum(issued), 0) as issued7d,
+            coalesce(sum(refused), 0) as refused7d
+       from usage_hourly
+      where client_id = ? and dimension = 'resource' and hour >= ?`,
+    [since24h, since24h, clientId, since7d],
+  );
+  const row = result.rows[0]!;
+  return { issued24h: Number(row.issued24h), refused24h: Number(row.refused24h), issued7d: Number(row.issued7d), refused7d: Number(row.refused7d) };
+}
+
 export async function hourlyTotals(db: Knex, clientId: string, since: Date): Promise<Array<{ hour: Date; issued: number; refused: number }>> {
-  const rows = await db('usage_hourly').where({ client_id: clientId, dimension: 'total' }).where('hour', '>=', since).orderBy('hour').select<Array<{ hour: Date; issued: string; refused: string }>>('hour', 'issued', 'refused');
+  const rows = await db('usage_hourly')
+    .where({ client_id: clientId, dimension: 'resource' })
+    .where('hour', '>=', since)
+    .groupBy('hour')
+    .orderBy('hour')
+    .select<Array<{ hour: Date; issued: string; refused: string }>>('hour', db.raw('sum(issued) as issued'), db.raw('sum(refused) as refused'));
   return rows.map((row) => ({ hour: row.hour, issued: Number(row.issued), refused: Number(row.refused) }));
 }
 

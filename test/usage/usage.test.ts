@@ -113,7 +113,14 @@ describe('usage log and GET /keypairs/:clientId/usage', () => {
     await usage.flush();
     expect(usage.pendingCount).toBe(0);
     expect(await kg.keygate.db.knex('usage_events').where({ client_id: keypair.clientId }).count()).toEqual([{ count: 5 }]);
-    const [total] = await kg.keygate.db.knex('usage_hourly').where({ client_id: keypair.clientId, dimension: 'total' });
-    expect(Number(total.issued)).toBe(5);
+    // The hourly rollups are summed in memory longer (a minute), or until a summary asks.
+    expect(await kg.keygate.db.knex('usage_hourly').where({ client_id: keypair.clientId })).toEqual([]);
+    await usage.flush({ rollups: true });
+    const rollups = await kg.keygate.db.knex('usage_hourly').where({ client_id: keypair.clientId }).orderBy('dimension');
+    expect(rollups.map((row) => [row.dimension, Number(row.issued), Number(row.refused)])).toEqual([
+      ['resource', 5, 0],
+      ['scope', 5, 0],
+      ['scope', 5, 0],
+    ]);
   });
 });
