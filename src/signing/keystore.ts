@@ -123,7 +123,10 @@ export async function rotateKeys(
   if (config.keysJwks !== undefined) throw new ConfigError('KEYS_JWKS', 'keys given inline cannot be rotated here; rotate them where KEYS_JWKS is managed');
   const current = await loadKeySet(config, now);
   const createdAt = Math.max(now, ...current.keys.map((key) => key.created_at + 1));
-  const added = { ...(await generateSigningKey(config.tokenSigningAlg, createdAt)), signs_from: createdAt + activationDelay };
+  // Activation counts from now, not from createdAt: rotations in quick succession push
+  // createdAt (kept increasing for ordering) ahead of the clock, and "--activate-in 0"
+  // must still mean now. On equal activation times the newer key (listed first) wins.
+  const added = { ...(await generateSigningKey(config.tokenSigningAlg, createdAt)), signs_from: now + activationDelay };
   await writeKeySet(config.keysFile, { keys: [added, ...current.keys] });
   return added;
 }
