@@ -6,6 +6,8 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { Authenticator } from './access/authenticate.js';
 import { adminMiddleware } from './admin_http/router.js';
 import { AuditHistory } from './audit/query.js';
+import { consoleMiddleware } from './console/routes.js';
+import { ConsoleSignIn } from './console/sign_in.js';
 import type { Config } from './config/config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrateLatest } from './db/migrate.js';
@@ -161,7 +163,10 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
     const resourceServers = new ResourceServerService({ db: db.knex, changes, catalog, clock });
     const authenticator = new Authenticator(db.knex, config, () => keySet);
     const usageReport = new UsageReport(db.knex, clock, usage);
-    const admin = adminMiddleware({ authenticator, keypairs, tenancy, resourceServers, history: new AuditHistory(db.knex), usage: usageReport, clock, log, issuer: config.issuer, trustProxyHops: config.trustProxyHops });
+    const history = new AuditHistory(db.knex);
+    const admin = adminMiddleware({ authenticator, keypairs, tenancy, resourceServers, history, usage: usageReport, clock, log, issuer: config.issuer, trustProxyHops: config.trustProxyHops });
+    const signIn = new ConsoleSignIn({ db: db.knex, issuer: config.issuer, keySet: () => keySet, clock, sessionTtlSeconds: config.consoleSessionTtlSeconds });
+    const adminConsole = consoleMiddleware({ authenticator, signIn, keypairs, tenancy, resourceServers, catalog, history, usage: usageReport, clock, log, issuer: config.issuer, trustProxyHops: config.trustProxyHops });
 
     const metrics = new Metrics(db.knex);
     /** The request id of each request, for lines logged where only the raw request is at hand. */
@@ -258,6 +263,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
       await next();
     });
     app.use(admin);
+    app.use(adminConsole);
     app.use((ctx) => {
       ctx.status = 404;
       ctx.body = { error: 'not_found', error_description: `no route for ${ctx.method} ${ctx.path}` };

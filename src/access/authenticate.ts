@@ -84,10 +84,19 @@ export class Authenticator {
     return this.principalFor(payload);
   }
 
-  private async principalFor(payload: JWTPayload): Promise<Principal> {
+  private principalFor(payload: JWTPayload): Promise<Principal> {
     const email = typeof payload.email === 'string' ? payload.email.toLowerCase() : undefined;
+    return email !== undefined ? this.principalOf({ email }) : this.principalOf({ userId: typeof payload.sub === 'string' ? payload.sub : '' });
+  }
+
+  /**
+   * The principal of a user, by email or id, with every grant it holds now (the
+   * console's sessions use this too). Unauthenticated when the user is unknown or
+   * an admin nowhere.
+   */
+  async principalOf(who: { email: string } | { userId: string }): Promise<Principal> {
     const query = this.db('users').select('id', 'email', 'name', 'is_operator');
-    const user = await (email !== undefined ? query.whereRaw('lower(email) = ?', [email]) : query.where({ id: payload.sub ?? '' })).first<
+    const user = await ('email' in who ? query.whereRaw('lower(email) = ?', [who.email.toLowerCase()]) : query.where({ id: who.userId })).first<
       { id: string; email: string; name: string; is_operator: boolean } | undefined
     >();
     if (!user) throw unauthenticated('The token names no Keygate user.');

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { canManageKeypairsOf } from '../access/policy.js';
 import type { AuditEventView, AuditHistory } from '../audit/query.js';
 import type { KeypairService } from '../keypairs/service.js';
-import { MAX_GRACE_PERIOD_SECONDS } from '../keypairs/service.js';
+import { MAX_GRACE_PERIOD_SECONDS, type CreateKeypairInput, type UpdateKeypairInput } from '../keypairs/service.js';
 import type { Keypair } from '../keypairs/store.js';
 import type { Clock } from '../shared/clock.js';
 import { KeygateError, validationFailed } from '../shared/errors.js';
@@ -73,6 +73,49 @@ export function eventsPage(ctx: Context, events: AuditEventView[], limit: number
   ctx.body = { data: events.map(eventView), nextCursor: events.length === limit && last ? encodeCursor([String(last.seq)]) : null };
 }
 
+/** Parses against `shape`; a failure also lists unknown scopes, so one answer names every bad field. */
+function parseWithScopes<S extends Record<string, Parser<unknown>>>(keypairs: KeypairService, input: Record<string, unknown>, shape: S) {
+  try {
+    return parseObject(input, shape);
+  } catch (error) {
+    const scopes = input.scopes;
+    if (error instanceof KeygateError && Array.isArray(scopes) && scopes.every((scope) => typeof scope === 'string')) {
+      const fieldErrors = error.details.errors ?? [];
+      if (!fieldErrors.some((fieldError) => fieldError.field === 'scopes')) {
+        throw validationFailed([...fieldErrors, ...keypairs.checkScopes(scopes as string[])]);
+      }
+    }
+    throw error;
+  }
+}
+
+/** A create body, checked as the admin API checks it (the console's form arrives here too). */
+export function parseKeypairCreate(keypairs: KeypairService, input: Record<string, unknown>, now: Date): Omit<CreateKeypairInput, 'owner'> {
+  const body = parseWithScopes(keypairs, input, CREATE_SHAPE);
+  if (body.expiresAt !== undefined && body.expiresIn !== undefined) {
+    throw validationFailed([{ field: 'expiresIn', message: 'give expiresAt or expiresIn, not both' }]);
+  }
+  const expiresAt = body.expiresIn !== undefined ? new Date(now.getTime() + body.expiresIn * 1000) : body.expiresAt;
+  return {
+    name: body.name,
+    comment: body.comment,
+    scopes: body.scopes,
+    expiresAt,
+    rateLimitPerMinute: body.rateLimitPerMinute,
+    allowedIps: body.allowedIps,
+    autoDisable: body.autoDisable,
+  };
+}
+
+/** A PATCH body, checked as the admin API checks it. */
+export function parseKeypairPatch(keypairs: KeypairService, input: Record<string, unknown>): UpdateKeypairInput {
+  const body = parseWithScopes(keypairs, input, PATCH_SHAPE);
+  if (body.disabledReason !== undefined && body.enabled !== false) {
+    throw validationFailed([{ field: 'disabledReason', message: 'goes with "enabled": false' }]);
+  }
+  return body;
+}
+
 export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: TenancyService; history: AuditHistory; usage: UsageReport; clock: Clock }): Router {
   const router = new Router();
   const { keypairs, tenancy } = deps;
@@ -93,38 +136,9 @@ export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: Tenancy
     ctx.body = { data: page.map(keypairView), nextCursor: page.length === limit && last ? encodeCursor([last.createdAt.toISOString(), last.clientId]) : null };
   }
 
-  /** Parses against `shape`; a failure also lists unknown scopes, so one answer names every bad field. */
-  function parseWithScopes<S extends Record<string, Parser<unknown>>>(input: Record<string, unknown>, shape: S) {
-    try {
-      return parseObject(input, shape);
-    } catch (error) {
-      const scopes = input.scopes;
-      if (error instanceof KeygateError && Array.isArray(scopes) && scopes.every((scope) => typeof scope === 'string')) {
-        const fieldErrors = error.details.errors ?? [];
-        if (!fieldErrors.some((fieldError) => fieldError.field === 'scopes')) {
-          throw validationFailed([...fieldErrors, ...keypairs.checkScopes(scopes as string[])]);
-        }
-      }
-      throw error;
-    }
-  }
-
   async function createFor(ctx: Context, owner: { accountId: string } | { environmentId: string }) {
-    const body = parseWithScopes(await readJsonBody(ctx), CREATE_SHAPE);
-    if (body.expiresAt !== undefined && body.expiresIn !== undefined) {
-      throw validationFailed([{ field: 'expiresIn', message: 'give expiresAt or expiresIn, not both' }]);
-    }
-    const expiresAt = body.expiresIn !== undefined ? new Date(deps.clock.now().getTime() + body.expiresIn * 1000) : body.expiresAt;
-    const created = await keypairs.createKeypair(actorFor(ctx), {
-      owner,
-      name: body.name,
-      comment: body.comment,
-      scopes: body.scopes,
-      expiresAt,
-      rateLimitPerMinute: body.rateLimitPerMinute,
-      allowedIps: body.allowedIps,
-      autoDisable: body.autoDisable,
-    });
+    const input = parseKeypairCreate(keypairs, await readJsonBody(ctx), deps.clock.now());
+    const created = await keypairs.createKeypair(actorFor(ctx), { owner, ...input });
     ctx.status = 201;
     ctx.set('Location', `/admin/v1/keypairs/${created.keypair.clientId}`);
     ctx.set('Cache-Control', 'no-store');
@@ -162,11 +176,7 @@ export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: Tenancy
   router.patch('/keypairs/:clientId', async (ctx) => {
     const keypair = await reachableKeypair(ctx);
     const version = expectedVersion(ctx);
-    const body = parseWithScopes(await readJsonBody(ctx), PATCH_SHAPE);
-    if (body.disabledReason !== undefined && body.enabled !== false) {
-      throw validationFailed([{ field: 'disabledReason', message: 'goes with "enabled": false' }]);
-    }
-    const updated = await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, body, version);
+    const updated = await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, await readJsonBody(ctx)), version);
     setVersionTag(ctx, updated.version);
     ctx.body = keypairView(updated);
   });

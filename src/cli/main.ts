@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
+import { mintConsoleLink } from '../console/sign_in.js';
 import { openDatabase } from '../db/database.js';
 import { migrateDownAll, migrateLatest } from '../db/migrate.js';
 import { localChangeFeed, postgresChangeFeed } from '../db/notify.js';
@@ -31,6 +32,8 @@ Usage:
                                          (default ${MAX_TOKEN_TTL_SECONDS}, the longest token lifetime)
   keygate admin-token --operator | --email E [--ttl S]
                                          print an admin JWT for the admin API (default ${ADMIN_TOKEN_TTL_SECONDS} s)
+  keygate console-link --operator | --email E
+                                         print a one-time sign-in link to the admin console (valid 10 minutes)
 
 Admin commands (call the running server's admin API; add --json for scripts):
   keygate keypairs create --name N [--scopes "read write"] [--comment C]
@@ -255,6 +258,12 @@ async function main(argv: string[]): Promise<void> {
       if (ttl < 1 || ttl > 43_200) throw new UsageError('--ttl must be 1 to 43200 seconds');
       const token = await mintAdminToken(config, await loadKeySet(config), values.email ?? config.operatorEmail, ttl);
       process.stdout.write(`${token}\n`);
+      return;
+    }
+    case 'console-link': {
+      if (values.operator === (values.email !== undefined)) throw new UsageError('console-link takes --operator or --email E');
+      const link = await mintConsoleLink(config, await loadKeySet(config), values.email ?? config.operatorEmail);
+      process.stdout.write(`${link}\nOpen it in a browser within 10 minutes; it signs in once.\n`);
       return;
     }
     default:

@@ -77,6 +77,8 @@ export interface Config {
   readonly expiryWarningDays: number;
   /** EXPIRED_RETENTION_DAYS: how long an expired keypair (or a retired secret) is kept before cleanup deletes it. Default 30 (days). */
   readonly expiredRetentionDays: number;
+  /** CONSOLE_SESSION_TTL: how long a console sign-in lasts. Default 28800 (seconds, 8 hours). */
+  readonly consoleSessionTtlSeconds: number;
 }
 
 export interface TrustedIssuer {
@@ -251,6 +253,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     mailFrom: mailFrom(env),
     expiryWarningDays: integerIn(env, 'EXPIRY_WARNING_DAYS', 7, 1, 365),
     expiredRetentionDays: integerIn(env, 'EXPIRED_RETENTION_DAYS', 30, 1, 3650),
+    consoleSessionTtlSeconds: integerIn(env, 'CONSOLE_SESSION_TTL', 28_800, 60, 604_800),
   });
 }
 

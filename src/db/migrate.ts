@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as initial from '../../migrations/001_initial.js';
 import * as statusList from '../../migrations/002_status_list.js';
 import * as usageGuardsOutbox from '../../migrations/003_usage_guards_outbox.js';
+import * as consoleSignIn from '../../migrations/004_console.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,6 +17,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['001_initial', initial],
   ['002_status_list', statusList],
   ['003_usage_guards_outbox', usageGuardsOutbox],
+  ['004_console', consoleSignIn],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Migration]> = {
