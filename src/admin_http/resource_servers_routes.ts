@@ -35,6 +35,11 @@ const scopes: Parser<ScopeDefinition[]> = (value) => {
 /** Token lifetime, 60 s to 1 day (the cap that `keys retire` relies on). */
 const accessTokenTtl = integer(60, 86_400);
 
+/** A create body, checked as the admin API checks it (the console's form arrives here too). */
+export function parseResourceServerCreate(input: Record<string, unknown>) {
+  return parseObject(input, { identifier, name: string({ min: 1, max: 100, trim: true }), scopes, accessTokenTtl: optional(accessTokenTtl), isDefault: optional(boolean) });
+}
+
 export function resourceServerRoutes(deps: { resourceServers: ResourceServerService }): Router {
   const router = new Router();
 
@@ -49,7 +54,7 @@ export function resourceServerRoutes(deps: { resourceServers: ResourceServerServ
 
   router.post('/resource-servers', async (ctx) => {
     requireAllowed(isOperator(principalOf(ctx)), 'create resource servers');
-    const body = parseObject(await readJsonBody(ctx), { identifier, name: string({ min: 1, max: 100, trim: true }), scopes, accessTokenTtl: optional(accessTokenTtl), isDefault: optional(boolean) });
+    const body = parseResourceServerCreate(await readJsonBody(ctx));
     const server = await deps.resourceServers.create(actorFor(ctx), body);
     ctx.status = 201;
     ctx.set('Location', `/admin/v1/resource-servers/${server.id}`);

@@ -6,6 +6,7 @@ import { canManageKeypairsOf, canSeeAccount, isOperator } from '../access/policy
 import { actorOf, type Principal } from '../access/principal.js';
 import type { AuditHistory } from '../audit/query.js';
 import { parseKeypairCreate, parseKeypairPatch } from '../admin_http/keypairs_routes.js';
+import { parseResourceServerCreate } from '../admin_http/resource_servers_routes.js';
 import type { KeypairService } from '../keypairs/service.js';
 import { MAX_GRACE_PERIOD_SECONDS } from '../keypairs/service.js';
 import type { Keypair } from '../keypairs/store.js';
@@ -111,7 +112,7 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
       return;
     }
     const { cookie, session } = await deps.signIn.startSession(principal.userId);
-    ctx.cookies.set(COOKIE, cookie, { httpOnly: true, sameSite: 'strict', secure: deps.issuer.startsWith('https:'), path: '/console', expires: session.expiresAt, overwrite: true });
+    setSessionCookie(ctx, deps.issuer, cookie, session.expiresAt);
     ctx.redirect('/console');
     ctx.status = 303;
   });
@@ -143,7 +144,7 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
 
   router.post('/sign-out', async (ctx) => {
     await deps.signIn.endSession(ctx.cookies.get(COOKIE));
-    ctx.cookies.set(COOKIE, '', { httpOnly: true, sameSite: 'strict', secure: deps.issuer.startsWith('https:'), path: '/console', expires: new Date(0) });
+    setSessionCookie(ctx, deps.issuer, '', new Date(0));
     send(ctx, 200, layout(undefined, 'Signed out', html`<section class="card"><p>You are signed out. <a href="/console/sign-in">Sign in again</a>.</p></section>`));
   });
 
@@ -544,7 +545,9 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
         return { name, description: description.join(' ') };
       });
     try {
-      await deps.resourceServers.create(actorFor(ctx), { identifier: (form.get('identifier') ?? '').trim(), name: (form.get('name') ?? '').trim(), scopes, accessTokenTtl: Number(form.get('accessTokenTtl') ?? '300') });
+      const ttl = (form.get('accessTokenTtl') ?? '').trim();
+      const input = parseResourceServerCreate({ identifier: (form.get('identifier') ?? '').trim(), name: form.get('name') ?? '', scopes, ...(ttl && { accessTokenTtl: /^\d+$/.test(ttl) ? Number(ttl) : ttl }) });
+      await deps.resourceServers.create(actorFor(ctx), input);
     } catch (error) {
       return resourceServersPage(ctx, fieldErrorsOf(error), 400, form);
     }
@@ -588,6 +591,17 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
       send(ctx, 404, layout(undefined, 'Not found', html`<section class="card"><p>There is nothing here. <a href="/console">Go to the console</a>.</p></section>`));
     });
   };
+}
+
+/**
+ * The session cookie: HttpOnly, SameSite=Strict, path /console, and Secure when the
+ * ISSUER is https. Behind a proxy that ends TLS the request itself looks like plain
+ * http, so the cookie jar is told the connection is secure rather than asked.
+ */
+function setSessionCookie(ctx: Context, issuer: string, value: string, expires: Date): void {
+  const secure = issuer.startsWith('https:');
+  if (secure) (ctx.cookies as unknown as { secure: boolean }).secure = true;
+  ctx.cookies.set(COOKIE, value, { httpOnly: true, sameSite: 'strict', secure, path: '/console', expires, overwrite: true });
 }
 
 function principalOf(ctx: Context): Principal {

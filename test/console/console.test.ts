@@ -240,6 +240,10 @@ describe('admin console in Chromium', () => {
     await check(page, '10-operator-admins');
 
     await page.goto(`${kg.issuer}/console/operator/resource-servers`);
+    await page.getByLabel(/^Identifier/).fill('not a uri');
+    await page.getByLabel(/^Name/).fill('Console API');
+    await page.getByRole('button', { name: 'Add resource server' }).click();
+    expect(await page.getByRole('alert').textContent()).toContain('identifier');
     await page.getByLabel(/^Identifier/).fill('https://console-api.example.test/');
     await page.getByLabel(/^Name/).fill('Console API');
     await page.getByLabel(/^Scopes/).fill('reports:read Read reports\nreports:write Write reports');
