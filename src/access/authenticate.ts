@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { SIGNING_ALGS, type Config } from '../config/config.js';
 import { KeygateError } from '../shared/errors.js';
 import { adminAudience } from '../signing/admin_token.js';
-import { providerJwks, type KeySet } from '../signing/keystore.js';
+import { publicJwks, type KeySet } from '../signing/keystore.js';
 import type { Principal } from './principal.js';
 
 /** Clock skew allowed on admin tokens' exp/nbf: 5 (seconds). */
@@ -46,8 +46,7 @@ export class Authenticator {
   private ownKeys(): JWTVerifyGetKey {
     const keySet = this.keySet();
     if (this.#ownKeys?.keySet !== keySet) {
-      const publicKeys = providerJwks(keySet).keys.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...rest }) => rest);
-      this.#ownKeys = { keySet, jwks: createLocalJWKSet({ keys: publicKeys }) };
+      this.#ownKeys = { keySet, jwks: createLocalJWKSet(publicJwks(keySet)) };
     }
     return this.#ownKeys.jwks;
   }

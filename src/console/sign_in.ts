@@ -3,7 +3,7 @@ import { createLocalJWKSet, importJWK, jwtVerify, SignJWT } from 'jose';
 import type { Knex } from 'knex';
 import { SIGNING_ALGS, type Config } from '../config/config.js';
 import type { Clock } from '../shared/clock.js';
-import { providerJwks, signingKey, type KeySet } from '../signing/keystore.js';
+import { publicJwks, signingKey, type KeySet } from '../signing/keystore.js';
 
 /** How long a sign-in link works, once: 600 (seconds). */
 export const CONSOLE_LINK_TTL_SECONDS = 600;
@@ -48,10 +48,9 @@ export class ConsoleSignIn {
 
   /** The email a link was made for, once: undefined when it is forged, expired or used. */
   async redeemLink(token: string): Promise<string | undefined> {
-    const publicKeys = providerJwks(this.deps.keySet()).keys.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...rest }) => rest);
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, createLocalJWKSet({ keys: publicKeys }), {
+      ({ payload } = await jwtVerify(token, createLocalJWKSet(publicJwks(this.deps.keySet())), {
         issuer: this.deps.issuer,
         audience: consoleAudience(this.deps.issuer),
         typ: 'keygate-console-link+jwt',

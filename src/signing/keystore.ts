@@ -110,6 +110,11 @@ export function providerJwks(keySet: KeySet): { keys: JWK[] } {
   return { keys: keySet.keys.map(({ created_at: _createdAt, signs_from: _signsFrom, ...jwk }) => jwk) };
 }
 
+/** The public halves of the key set, for verifying Keygate's own JWTs (admin tokens, console links). */
+export function publicJwks(keySet: KeySet): { keys: JWK[] } {
+  return { keys: providerJwks(keySet).keys.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...rest }) => rest) };
+}
+
 /**
  * Adds a key of `alg` to KEYS_FILE. The server publishes it from the next start or
  * SIGHUP and signs with it `activationDelay` seconds after the rotation; the old keys
