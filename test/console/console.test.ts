@@ -64,11 +64,12 @@ async function check(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-async function signIn(email: string): Promise<Page> {
+async function signIn(email: string, shot?: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: kg.issuer });
   const page = await context.newPage();
   await page.goto(await signInLink(email));
+  if (shot) await check(page, shot);
   // The keyboard alone: to the button, and Enter.
   await page.getByRole('button', { name: 'Sign in' }).focus();
   await page.keyboard.press('Enter');
@@ -86,7 +87,7 @@ function token(clientId: string, clientSecret: string) {
 
 describe('admin console in Chromium', () => {
   it('walks a keypair through its whole life as an environment admin', { timeout: 120_000 }, async () => {
-    const page = await signIn(admin.email);
+    const page = await signIn(admin.email, '00-sign-in');
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Overview');
     const cookie = (await page.context().cookies()).find((candidate) => candidate.name === 'keygate_console')!;
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/console' });
