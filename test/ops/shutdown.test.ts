@@ -61,10 +61,10 @@ describe('SIGHUP', () => {
 });
 
 describe('SIGTERM', () => {
-  it('lets requests in flight finish, writes last-used times, and exits 0', async () => {
+  it('lets requests in flight finish, writes last-used times and usage records, and exits 0', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'keygate-shutdown-'));
     const port = await freePort();
-    // Last-used times are written only at shutdown in this run (the interval is an hour).
+    // Last-used times and usage records are written only at shutdown in this run (the interval is an hour).
     const env = { PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATA_DIR: path.join(dir, 'data'), KEYS_FILE: path.join(dir, 'jwks.json'), LAST_USED_FLUSH_SECONDS: '3600' };
     const server = await startServerProcess(env, dir);
     const created = await runCli(['keypairs', 'create', '--name', 'draining', '--scopes', 'read', '--json'], { ...env, KEYGATE_URL: server.url }, dir);
@@ -86,6 +86,8 @@ describe('SIGTERM', () => {
     try {
       const shown = await runCli(['keypairs', 'show', clientId, '--json'], { ...env, KEYGATE_URL: again.url }, dir);
       expect((JSON.parse(shown.stdout) as { lastUsedAt: string | null }).lastUsedAt).not.toBeNull();
+      const usage = await runCli(['keypairs', 'usage', clientId, '--json'], { ...env, KEYGATE_URL: again.url }, dir);
+      expect((JSON.parse(usage.stdout) as { last24h: { issued: number } }).last24h).toEqual({ issued: 10, refused: 0 });
     } finally {
       await again.stop();
     }
