@@ -85,7 +85,10 @@ async function serve(config: Config): Promise<void> {
     out(`  environment           ${first.environmentId} (development)`);
     out(`  default resource      ${first.resourceIdentifier} (scopes: ${config.defaultScopes.join(' ')})`);
     out();
-    out('Next: in another shell, `npx keygate admin-token --operator` prints an admin token for /admin/v1.');
+    out('Next, in another shell:');
+    out('  npx keygate console-link --operator          a sign-in link to the admin console (/console)');
+    out('  npx keygate keypairs create --name demo --scopes read');
+    out('  npx keygate admin-token --operator           an admin token for /admin/v1');
   }
 
   let stopping = false;
