@@ -14,7 +14,7 @@ import type { ResourceServerCatalog } from '../resource_servers/catalog.js';
 import type { ResourceServerService } from '../resource_servers/service.js';
 import { clientAddress } from '../shared/client_address.js';
 import type { Clock } from '../shared/clock.js';
-import { KeygateError, type FieldError } from '../shared/errors.js';
+import { KeygateError, validationFailed, type FieldError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { TenancyService } from '../tenancy/service.js';
 import type { UsageReport } from '../usage/report.js';
@@ -587,8 +587,13 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.set('Cache-Control', 'no-store');
     if (ctx.path === '/console') ctx.path = '/console/';
+    // No id or filter holds a NUL (PostgreSQL text cannot): such a URL names nothing.
+    if (/%00/.test(ctx.url)) {
+      sendNotFound(ctx, 'There is nothing here.');
+      return Promise.resolve();
+    }
     return pages(ctx, async () => {
-      send(ctx, 404, layout(undefined, 'Not found', html`<section class="card"><p>There is nothing here. <a href="/console">Go to the console</a>.</p></section>`));
+      sendNotFound(ctx, 'There is nothing here.');
     });
   };
 }
@@ -631,6 +636,9 @@ function fieldErrorsOf(error: unknown): FieldError[] {
   throw error;
 }
 
+/** PostgreSQL text cannot hold NUL: refused at the edge, as the admin API's parsers do, so no field reaches a query with one. */
+const NUL = '\u0000';
+
 async function readForm(ctx: Context): Promise<URLSearchParams> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -639,13 +647,21 @@ async function readForm(ctx: Context): Promise<URLSearchParams> {
     if (size > MAX_FORM_BYTES) throw new KeygateError('payload_too_large', 'The form is too large.');
     chunks.push(chunk);
   }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  for (const [name, value] of form) {
+    if (name.includes(NUL) || value.includes(NUL)) throw validationFailed([{ field: name.replaceAll(NUL, ''), message: 'must not contain NUL characters' }]);
+  }
+  return form;
 }
 
 function send(ctx: Context, status: number, page: Html): void {
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
   ctx.body = page.value;
+}
+
+function sendNotFound(ctx: Context, message: string): void {
+  send(ctx, 404, layout(undefined, 'Not found', html`<section class="card"><p>${message} <a href="/console">Go to the console</a>.</p></section>`));
 }
 
 /** Domain errors as pages: what the admin cannot reach is "not found", as in the admin API. */
@@ -655,7 +671,11 @@ function errorPages(deps: { log: Logger }): Middleware {
       await next();
     } catch (error) {
       if (error instanceof KeygateError && error.code === 'not_found') {
-        send(ctx, 404, layout(undefined, 'Not found', html`<section class="card"><p>${error.message} <a href="/console">Go to the console</a>.</p></section>`));
+        sendNotFound(ctx, error.message);
+        return;
+      }
+      if (error instanceof KeygateError && error.code === 'validation_failed') {
+        send(ctx, 400, layout(undefined, 'Not accepted', html`<section class="card">${errorList(error.details.errors ?? [])}<p>Go back and correct the form.</p></section>`));
         return;
       }
       if (error instanceof KeygateError && error.code === 'payload_too_large') {

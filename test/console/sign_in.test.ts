@@ -5,10 +5,13 @@ import { createTenant, startTestKeygate, type TestKeygate } from '../support/key
 
 let kg: TestKeygate;
 let admin: TestUser;
+let operator: TestUser;
+let tenant: Awaited<ReturnType<typeof createTenant>>;
 
 beforeAll(async () => {
   kg = await startTestKeygate({ ISSUER: 'https://keygate.example.test', CONSOLE_SESSION_TTL: '3600' });
-  const tenant = await createTenant(kg.keygate);
+  tenant = await createTenant(kg.keygate);
+  operator = await createUser(kg.keygate, { operator: true });
   admin = await createUser(kg.keygate, { environments: [{ environmentId: tenant.environmentId, accountId: tenant.accountId }] });
 });
 
@@ -62,5 +65,28 @@ describe('console sign-in', () => {
     const later = await kg.http.get('/console').set('Cookie', session);
     expect(later.status).toBe(302);
     expect(later.headers.location).toBe('/console/sign-in');
+  });
+
+  it('answers NUL in a URL or a form with a 4xx and changes nothing (PostgreSQL text cannot hold it)', async () => {
+    const response = await signIn(tokenOf(await linkFor(operator.email)));
+    const session = response.headers['set-cookie']![0]!.split(';')[0]!;
+    const home = await kg.http.get('/console').set('Cookie', session);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(home.text)![1]!;
+    for (const url of ['/console/accounts/%00', `/console/environments/${tenant.environmentId}?q=%00`, `/console/environments/${tenant.environmentId}/history?action=%00`]) {
+      expect((await kg.http.get(url).set('Cookie', session)).status, url).toBe(404);
+    }
+    const accountsBefore = (await kg.keygate.tenancy.listAccounts()).length;
+    for (const [url, form] of [
+      ['/console/operator/accounts', { name: 'a\u0000b' }],
+      [`/console/operator/accounts/${tenant.accountId}/environments`, { name: 'a\u0000b' }],
+      ['/console/operator/admins', { email: 'a\u0000@b.test', scope: `account:${tenant.accountId}` }],
+      ['/console/operator/admins', { email: 'nul@b.test', scope: 'account:\u0000' }],
+    ] as const) {
+      const refused = await kg.http.post(url).set('Cookie', session).type('form').send({ _csrf: csrf, ...form });
+      expect(refused.status, url).toBe(400);
+      expect(refused.text).toContain('must not contain NUL characters');
+    }
+    expect(await kg.keygate.tenancy.listAccounts()).toHaveLength(accountsBefore);
+    expect((await kg.keygate.tenancy.listUsers()).map((user) => user.email)).not.toContain('nul@b.test');
   });
 });
