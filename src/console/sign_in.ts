@@ -1,9 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createLocalJWKSet, importJWK, jwtVerify, SignJWT } from 'jose';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { Knex } from 'knex';
 import { SIGNING_ALGS, type Config } from '../config/config.js';
 import type { Clock } from '../shared/clock.js';
-import { publicJwks, signingKey, type KeySet } from '../signing/keystore.js';
+import { publicJwks, type KeySet } from '../signing/keystore.js';
+import { signOwnJwt } from '../signing/own_jwt.js';
 
 /** How long a sign-in link works, once: 600 (seconds). */
 export const CONSOLE_LINK_TTL_SECONDS = 600;
@@ -19,16 +20,14 @@ export function consoleAudience(issuer: string): string {
  * records its `jti` when it is exchanged, so it works once.
  */
 export async function mintConsoleLink(config: Pick<Config, 'issuer' | 'tokenSigningAlg'>, keySet: KeySet, email: string, now = Math.floor(Date.now() / 1000)): Promise<string> {
-  const key = signingKey(keySet, config.tokenSigningAlg, now);
-  const { created_at: _createdAt, signs_from: _signsFrom, ...jwk } = key;
-  const token = await new SignJWT({ email: email.toLowerCase() })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'keygate-console-link+jwt' })
-    .setIssuer(config.issuer)
-    .setAudience(consoleAudience(config.issuer))
-    .setIssuedAt(now)
-    .setExpirationTime(now + CONSOLE_LINK_TTL_SECONDS)
-    .setJti(randomBytes(16).toString('base64url'))
-    .sign(await importJWK(jwk, key.alg));
+  const token = await signOwnJwt(config, keySet, {
+    typ: 'keygate-console-link+jwt',
+    audience: consoleAudience(config.issuer),
+    claims: { email: email.toLowerCase() },
+    ttlSeconds: CONSOLE_LINK_TTL_SECONDS,
+    jti: randomBytes(16).toString('base64url'),
+    now,
+  });
   return `${config.issuer}/console/sign-in?token=${token}`;
 }
 
