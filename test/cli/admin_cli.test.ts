@@ -131,6 +131,13 @@ describe('keygate keypairs', () => {
     expect(bad.stderr).toContain('--rate-limit takes a number of requests per minute');
   });
 
+  it('keeps a second process off the running server\'s embedded database', async () => {
+    const cleanup = await runCli(['cleanup'], env, dir);
+    expect(cleanup.code).toBe(1);
+    expect(cleanup.stderr).toMatch(new RegExp(`^keygate: DATA_DIR: cannot open the embedded database in .*: it is in use by process ${server.child.pid} \\(a running keygate\\)`));
+    expect((await keygate('keypairs', 'list', '--json')).code).toBe(0);
+  });
+
   it('prints every bad field of a refused create and exits 1', async () => {
     const refused = await keygate('keypairs', 'create', '--name', 'x', '--scopes', 'read ghost', '--expires', '2w');
     expect(refused.code).toBe(1);
