@@ -13,7 +13,7 @@ let embedded: EmbeddedPostgres | undefined;
 
 /**
  * One database for the whole run: TEST_DATABASE_URL (a real PostgreSQL, wiped
- * first) or an in-memory PGlite served on loopback. Test files isolate their data
+ * first) or an in-memory PGlite served on a Unix socket. Test files isolate their data
  * by creating their own accounts, environments and resource servers.
  */
 export async function setup(project: TestProject): Promise<void> {
