@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { mintConsoleLink } from '../console/sign_in.js';
@@ -92,13 +93,25 @@ async function serve(config: Config): Promise<void> {
   }
 
   let stopping = false;
+  // Responses not yet begun: at SIGTERM they are told to close their connection too.
+  const unanswered = new Set<ServerResponse>();
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (stopping) res.shouldKeepAlive = false;
+    unanswered.add(res);
+    res.once('close', () => unanswered.delete(res));
+  });
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     out(`${signal}: shutting down (waiting up to ${config.shutdownTimeoutSeconds} s for requests in flight)`);
-    // Stop accepting; requests in flight finish; idle keep-alive sockets close now.
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
+    // Every response from here on says `Connection: close` and ends its connection, so
+    // keep-alive clients leave after their current request instead of being cut.
+    for (const res of unanswered) if (!res.headersSent) res.shouldKeepAlive = false;
+    // Stop accepting. net.Server's close, not http.Server's: that one also drops idle
+    // keep-alive connections at once, and a request already sent on one (not yet read)
+    // would be cut. An idle connection gets `Connection: close` on its next request,
+    // or ends at its keep-alive timeout; the process exits when the last one has closed.
+    const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
     const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutSeconds * 1000);
     force.unref();
     closed

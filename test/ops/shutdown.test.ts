@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,6 +35,70 @@ function halfSentTokenRequest(port: number, clientId: string, secret: string) {
   req.on('error', (error) => rejectResponse(error));
   req.write(body.slice(0, 10));
   return { response, finish: () => req.end(body.slice(10)) };
+}
+
+interface LoopResult {
+  /** Responses, in order: status, whether the body was a whole token response, the Connection header, when. */
+  readonly responses: Array<{ status: number; whole: boolean; connection: string | undefined; sentAfterSigterm: boolean; receivedAfterSigterm: boolean }>;
+  /** The error that ended the loop, if one did (a request cut). */
+  readonly error: string | undefined;
+}
+
+/**
+ * A client on one keep-alive connection sending token requests back to back until a
+ * response says `Connection: close` (it leaves, as a client should), a request fails,
+ * or `stopped()` says so.
+ */
+async function keepAliveLoop(port: number, clientId: string, secret: string, sigtermSent: () => boolean, stopped: () => boolean, onResponse: () => void): Promise<LoopResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const body = 'grant_type=client_credentials&scope=read';
+  const responses: LoopResult['responses'] = [];
+  try {
+    while (!stopped()) {
+      const sentAfterSigterm = sigtermSent();
+      const response = await new Promise<LoopResult['responses'][number]>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            agent,
+            method: 'POST',
+            path: '/token',
+            headers: {
+              authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+              'content-type': 'application/x-www-form-urlencoded',
+              'content-length': Buffer.byteLength(body),
+            },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            res.on('end', () => {
+              const whole = (() => {
+                try {
+                  return typeof (JSON.parse(text) as { access_token?: unknown }).access_token === 'string';
+                } catch {
+                  return false;
+                }
+              })();
+              resolve({ status: res.statusCode ?? 0, whole, connection: res.headers.connection, sentAfterSigterm, receivedAfterSigterm: sigtermSent() });
+            });
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      responses.push(response);
+      onResponse();
+      if (response.connection === 'close') break;
+    }
+    return { responses, error: undefined };
+  } catch (error) {
+    return { responses, error: (error as Error).message };
+  } finally {
+    agent.destroy();
+  }
 }
 
 describe('SIGHUP', () => {
@@ -91,5 +155,64 @@ describe('SIGTERM', () => {
     } finally {
       await again.stop();
     }
-  });
+  }, 120_000);
+});
+
+describe('SIGTERM with keep-alive clients', () => {
+  it('serves 16 clients looping on keep-alive connections to the end: no request cut, Connection: close after SIGTERM, exit once they leave', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'keygate-keepalive-'));
+    const port = await freePort();
+    // A long SHUTDOWN_TIMEOUT: the process must not need it.
+    const shutdownTimeout = 60;
+    const env = { PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATA_DIR: path.join(dir, 'data'), KEYS_FILE: path.join(dir, 'jwks.json'), SHUTDOWN_TIMEOUT: String(shutdownTimeout), RATE_LIMIT_PER_MINUTE: '0' };
+    const server = await startServerProcess(env, dir);
+    try {
+      const created = await runCli(['keypairs', 'create', '--name', 'looping', '--scopes', 'read', '--json'], { ...env, KEYGATE_URL: server.url }, dir);
+      const { clientId, clientSecret } = JSON.parse(created.stdout) as { clientId: string; clientSecret: string };
+
+      const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+      let sigtermAt: number | undefined;
+      let stopAll = false;
+      // SIGTERM once every client has had a few responses on its connection.
+      let answered = 0;
+      let warmedUp!: () => void;
+      const warm = new Promise<void>((resolve) => (warmedUp = resolve));
+      const clients = Array.from({ length: 16 }, () =>
+        keepAliveLoop(port, clientId, clientSecret, () => sigtermAt !== undefined, () => stopAll, () => {
+          answered += 1;
+          if (answered === 16 * 4) warmedUp();
+        }),
+      );
+      await warm;
+      sigtermAt = Date.now();
+      server.child.kill('SIGTERM');
+
+      // Bounded: on a server that keeps the connections open, the loops would run until SHUTDOWN_TIMEOUT.
+      const guard = setTimeout(() => (stopAll = true), 20_000);
+      const results = await Promise.all(clients);
+      const leftAt = Date.now();
+      clearTimeout(guard);
+
+      expect(results.map((result) => result.error)).toEqual(Array(16).fill(undefined));
+      const all = results.flatMap((result) => result.responses);
+      expect(all.filter((response) => response.status !== 200 || !response.whole)).toEqual([]);
+      // Before SIGTERM the connections stay open; every client's last response closes its connection.
+      expect(all.filter((response) => !response.receivedAfterSigterm && response.connection !== 'keep-alive')).toEqual([]);
+      expect(results.map((result) => result.responses.at(-1)!.connection)).toEqual(Array(16).fill('close'));
+      // A request sent after SIGTERM is answered with Connection: close (at most one per client
+      // may have been read before the process handled the signal).
+      for (const result of results) {
+        expect(result.responses.filter((response) => response.sentAfterSigterm && response.connection !== 'close').length).toBeLessThanOrEqual(1);
+      }
+
+      // Once the clients have gone the process exits, long before SHUTDOWN_TIMEOUT.
+      const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
+      expect(code).toBe(0);
+      expect(Date.now() - leftAt).toBeLessThan(20_000);
+      expect(Date.now() - sigtermAt).toBeLessThan((shutdownTimeout / 2) * 1000);
+      expect(server.output()).not.toContain('shutdown failed');
+    } finally {
+      await server.stop('SIGKILL');
+    }
+  }, 180_000);
 });
