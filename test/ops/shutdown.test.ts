@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { Agent, request } from 'node:http';
+import type { Socket } from 'node:net';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -101,6 +103,18 @@ async function keepAliveLoop(port: number, clientId: string, secret: string, sig
   }
 }
 
+/** GET /jwks through `agent`; the socket stays in the agent's pool when the server keeps it open. */
+function fetchJwksOn(port: number, agent: Agent): Promise<{ connection: string | undefined; socket: Socket }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, agent, path: '/jwks' }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ connection: res.headers.connection, socket: req.socket! }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('SIGHUP', () => {
   it('reloads the signing keys of a running server: a rotated key is published at once', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'keygate-sighup-'));
@@ -171,6 +185,11 @@ describe('SIGTERM with keep-alive clients', () => {
       const { clientId, clientSecret } = JSON.parse(created.stdout) as { clientId: string; clientSecret: string };
 
       const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+      // And one client that keeps its connection open but sends nothing more: it must not hold the exit up either.
+      const idleAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const idle = await fetchJwksOn(port, idleAgent);
+      expect(idle.connection).toBe('keep-alive');
+      const idleClosed = once(idle.socket, 'close');
       let sigtermAt: number | undefined;
       let stopAll = false;
       // SIGTERM once every client has had a few responses on its connection.
@@ -211,6 +230,8 @@ describe('SIGTERM with keep-alive clients', () => {
       expect(Date.now() - leftAt).toBeLessThan(20_000);
       expect(Date.now() - sigtermAt).toBeLessThan((shutdownTimeout / 2) * 1000);
       expect(server.output()).not.toContain('shutdown failed');
+      await idleClosed;
+      idleAgent.destroy();
     } finally {
       await server.stop('SIGKILL');
     }

@@ -53,7 +53,10 @@ export async function startServerProcess(env: Record<string, string>, cwd: strin
   const deadline = Date.now() + 60_000;
   while (!output.includes('Keygate listening')) {
     if (child.exitCode !== null) throw new Error(`keygate exited with ${child.exitCode}: ${output}`);
-    if (Date.now() > deadline) throw new Error(`keygate did not start: ${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`keygate did not start: ${output}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
