@@ -8,7 +8,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 export interface Database {
   readonly knex: Knex;
-  /** The connection string in use (the embedded server's loopback URL when embedded). */
+  /** The connection string in use (the embedded server's Unix-socket URL, `postgres:///postgres?host=<dir>&port=5432&user=postgres`, when embedded). */
   readonly url: string;
   /** True when this process owns the database (PGlite); false on an external PostgreSQL. */
   readonly embedded: boolean;
