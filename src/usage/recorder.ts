@@ -14,6 +14,7 @@ const MAX_BUFFERED = 100_000;
 export const UNCREDENTIALED_LOG_PER_MINUTE = 10;
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
+
 /** Turns a requested resource or scope into a rollup key: names the catalogue does not know are all "other". */
 export interface RollupKeys {
   /** "none" for a request that named no resource and found no default. */
