@@ -35,6 +35,7 @@ import { bootstrapFirstStart, type FirstStart } from './tenancy/bootstrap.js';
 import { TenancyService } from './tenancy/service.js';
 import { AutoDisable } from './usage/auto_disable.js';
 import { UsageRecorder, type RollupKeys } from './usage/recorder.js';
+import { RetiredSecretNotices } from './usage/retired_secret.js';
 import { UsageReport } from './usage/report.js';
 
 export interface KeygateOptions {
@@ -142,6 +143,8 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
         policy: { windowSeconds: config.autoDisableWindowSeconds, minFailures: config.autoDisableMinFailures, failureRatio: config.autoDisableFailureRatio, enabledByDefault: config.autoDisableDefault },
       });
       usage.onFlushed((records) => autoDisable.check(records));
+      const retiredSecrets = new RetiredSecretNotices({ db: db.knex, clock, log });
+      usage.onFlushed((records) => retiredSecrets.check(records));
       usage.start(config.lastUsedFlushSeconds);
     }
     const transport = config.smtpUrl && config.mailFrom ? smtpTransport(config.smtpUrl, config.mailFrom) : logTransport(log);

@@ -255,7 +255,7 @@ const SCHEMAS: Record<string, Schema> = {
       recentRequests: {
         type: 'array',
         maxItems: 20,
-        description: 'The last 20 token requests, newest first.',
+        description: 'The last 20 token requests the log kept, newest first. Refusals without a live secret (secret_mismatch, secret_retired, keypair_disabled, keypair_expired) are kept at most 10 per keypair and minute; the totals and refusals count them all.',
         items: record({
           at: timestamp,
           outcome: { type: 'string', enum: ['issued', 'refused'] },

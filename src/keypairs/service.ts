@@ -246,6 +246,8 @@ export class KeypairService {
       if (input.enabled === false && before.enabled) {
         Object.assign(changes, { enabled: false, disabled_at: now, disabled_by: actorLabel(actor), disabled_reason: input.disabledReason ?? null });
       } else if (input.enabled === true && !before.enabled) {
+        // The owner's lock, as a create takes it: two enables (or an enable and a create) count one after the other.
+        await this.lockOwner(trx, before);
         await this.checkActiveCap(trx, before, now);
         Object.assign(changes, { enabled: true, disabled_at: null, disabled_by: null, disabled_reason: null });
       }
@@ -351,7 +353,17 @@ export class KeypairService {
     return keypair;
   }
 
-  /** Refuses a keypair that would take its owner past MAX_ACTIVE_KEYPAIRS. The owner row is locked, so two creates cannot both pass. */
+  /**
+   * Locks the row of the keypair's owner (its environment, or its account) for the
+   * transaction: every path that raises the owner's active count holds it while it
+   * counts, so two of them cannot both pass the cap. resolveOwner takes the same lock.
+   */
+  private async lockOwner(trx: Knex.Transaction, owner: { accountId: string; environmentId: string | null }): Promise<void> {
+    if (owner.environmentId !== null) await trx('environments').where({ id: owner.environmentId }).forUpdate().first('id');
+    else await trx('accounts').where({ id: owner.accountId }).forUpdate().first('id');
+  }
+
+  /** Refuses a keypair that would take its owner past MAX_ACTIVE_KEYPAIRS. The caller holds the owner's lock (lockOwner, resolveOwner), so two raises cannot both pass. */
   private async checkActiveCap(trx: Knex.Transaction, owner: { accountId: string; environmentId: string | null }, now: Date): Promise<void> {
     const active = await countActiveKeypairs(trx, owner, now);
     if (active >= this.deps.maxActiveKeypairs) {

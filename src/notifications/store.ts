@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-export type NotificationEvent = 'keypair.created' | 'keypair.rotated' | 'keypair.disabled' | 'keypair.deleted' | 'keypair.expiring';
+export type NotificationEvent = 'keypair.created' | 'keypair.rotated' | 'keypair.disabled' | 'keypair.deleted' | 'keypair.expiring' | 'keypair.retired_secret_used';
 
 /** What a notification says about its keypair. Never a secret: at most the hint. */
 export interface NotificationPayload {
@@ -13,6 +13,8 @@ export interface NotificationPayload {
   readonly reason?: string | null | undefined;
   readonly expiresAt?: string | null | undefined;
   readonly gracePeriodSeconds?: number | undefined;
+  /** keypair.retired_secret_used: addresses that sent a retired secret (a few). */
+  readonly addresses?: readonly string[] | undefined;
 }
 
 export interface NewNotification {
@@ -99,6 +101,12 @@ export async function namesFor(db: Knex, row: OutboxRow): Promise<{ account: str
   const environment = row.environment_id === null ? undefined : await db('environments').where({ id: row.environment_id }).first<{ name: string } | undefined>('name');
   const actor = row.payload.actorId === null ? undefined : await db('users').where({ id: row.payload.actorId }).first<{ email: string; name: string } | undefined>('email', 'name');
   return { account: account?.name, environment: environment?.name, actor: actor && (actor.name ? `${actor.name} <${actor.email}>` : actor.email) };
+}
+
+/** Whether a notification of `event` about the keypair was queued after `since` (delivered or not). */
+export async function notifiedSince(db: Knex, clientId: string, event: NotificationEvent, since: Date): Promise<boolean> {
+  const row = await db('notification_outbox').where({ client_id: clientId, event }).where('created_at', '>', since).first('id');
+  return row !== undefined;
 }
 
 /** Removes delivered and abandoned notifications older than `before`. */

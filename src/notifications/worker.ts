@@ -86,6 +86,7 @@ const SUBJECTS: Record<OutboxRow['event'], string> = {
   'keypair.disabled': 'disabled',
   'keypair.deleted': 'deleted',
   'keypair.expiring': 'expires soon',
+  'keypair.retired_secret_used': 'is still used with a retired secret',
 };
 
 /** Subject and plain-text body. Built from the payload, which never holds a secret. */
@@ -98,6 +99,8 @@ export function renderMessage(row: OutboxRow, names: { account: string | undefin
   const lines = [
     row.event === 'keypair.expiring'
       ? `The keypair "${payload.name}" (${row.client_id}) in ${where} expires at ${payload.expiresAt}. After that, token requests with it are refused; create a new keypair before then if it is still needed.`
+      : row.event === 'keypair.retired_secret_used'
+      ? `Token requests for the keypair "${payload.name}" (${row.client_id}) in ${where} still present a secret that a rotation retired (the last at ${payload.at}). Keygate refuses them; the current secret keeps working and the keypair stays enabled. Give the client at these addresses the current secret, or find out who else holds the old one:\n${(payload.addresses ?? []).map((address) => `  ${address}`).join('\n')}\nKeygate sends this notice at most once a day per keypair.`
       : `The keypair "${payload.name}" (${row.client_id}) in ${where} was ${automatic ? 'disabled automatically' : SUBJECTS[row.event]} by ${by} at ${payload.at}.`,
     ...(payload.reason ? [`Reason: ${payload.reason}`] : []),
     ...(payload.gracePeriodSeconds !== undefined ? [`The previous secret works for ${payload.gracePeriodSeconds} more seconds.`] : []),

@@ -142,7 +142,8 @@ export class ClientCache {
         }
       }
       if (request) {
-        request.credentialed = matched !== undefined || retired;
+        // A retired secret is not a credential: its refusals count like a guess's (see usage/auto_disable.ts).
+        request.credentialed = matched !== undefined;
         if (retired && matched === undefined) request.refusal = 'secret_retired';
       }
       if (matched === undefined) return Promise.resolve(false);

@@ -13,7 +13,7 @@ export interface TokenRequestContext {
   clientId?: string;
   /** Why Keygate refused the request, where that is finer than the OAuth error. */
   refusal?: RefusalReason;
-  /** The request presented a current or retired secret of the keypair. */
+  /** The request presented a live secret of the keypair (current, or still in its grace period). */
   credentialed?: boolean;
   /** Status-list index of the secret that authenticated the request. */
   statusIdx?: number;

@@ -16,12 +16,13 @@ export interface AutoDisablePolicy {
  * Disables a keypair that is clearly misused: within the window, at least
  * `minFailures` refused requests that are at least `failureRatio` of its requests.
  *
- * Only requests that presented one of the keypair's own secrets, current or retired,
- * count, on both sides of the ratio: a retired secret still in use, a right secret
- * from a foreign network, a flood of bad scopes. Wrong-secret guesses never count, so
- * strangers cannot disable a keypair; and while the holder keeps getting tokens the
- * ratio stays low. Rate-limited requests count on neither side: the rate limit is
- * already the answer to too many requests.
+ * Only requests that presented a live secret of the keypair count, on both sides of
+ * the ratio: the right secret from a foreign network, a flood of bad scopes. Wrong-secret
+ * guesses never count, so strangers cannot disable a keypair; nor does a secret that a
+ * rotation retired: whoever still sends it (an old deployment, or someone who found it)
+ * must not lock the new secret out; its admins are told instead (retired_secret.ts).
+ * While the holder keeps getting tokens the ratio stays low. Rate-limited requests count
+ * on neither side: the rate limit is already the answer to too many requests.
  *
  * It runs after each usage batch is written, reading the log, so requests served by
  * every process count.
@@ -32,7 +33,7 @@ export class AutoDisable {
   ) {}
 
   async check(records: readonly UsageRecord[]): Promise<void> {
-    const suspects = new Set(records.filter((record) => record.outcome === 'refused' && record.credentialed && record.reason !== 'rate_limited').map((record) => record.clientId));
+    const suspects = new Set(records.filter((record) => record.outcome === 'refused' && record.credentialed && record.reason !== 'rate_limited' && record.reason !== 'secret_retired').map((record) => record.clientId));
     const { policy } = this.deps;
     for (const clientId of suspects) {
       const keypair = await this.deps.keypairs.getKeypair(clientId).catch(() => undefined);

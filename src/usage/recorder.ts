@@ -5,12 +5,14 @@ import { writeUsage, type RollupCount, type UsageRecord } from './store.js';
 /** Records held in memory at most: past it, new records still count in the rollups but their rows are dropped. */
 const MAX_BUFFERED = 100_000;
 /**
- * How often the hourly rollups are written: 60 000 (ms), not at every flush of the
- * records. A keypair's rows for an hour are summed in memory meanwhile, so a busy
- * install writes each (keypair, hour, key) row about once a minute however many
- * requests it takes. A summary flushes its own process's rollups first.
+ * Refusals of requests that presented no live secret of the keypair (a wrong or a
+ * retired secret, a disabled or expired keypair) that the log keeps per keypair and
+ * minute, in each process: 10. Anyone who knows a client_id can send those, so past
+ * this they count in the hourly rollups (totals, refusals by reason) and leave no row:
+ * they cannot push the holder's own requests out of the last 20, nor fill the log.
  */
-const ROLLUP_WRITE_MS = 60_000;
+export const UNCREDENTIALED_LOG_PER_MINUTE = 10;
+const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 
 /** Turns a requested resource or scope into a rollup key: names the catalogue does not know are all "other". */
@@ -23,14 +25,18 @@ export interface RollupKeys {
 /**
  * The usage log's write side: token requests are buffered in memory and written in
  * one transaction per interval, records and hourly rollups together, so the token
- * path never waits for a write. The rollups are summed in memory first: a busy
- * keypair costs one upsert per dimension and hour per flush, however many requests.
+ * path never waits for a write and a crash (kill -9) loses at most one interval of
+ * either. The rollups are summed in memory first: a busy keypair costs one upsert per
+ * dimension and hour per flush, however many requests.
  */
 export class UsageRecorder {
   #records: UsageRecord[] = [];
   #rollups = new Map<string, RollupCount>();
   #dropped = 0;
-  #rollupsWrittenAt = Date.now();
+  /** The minute (ms since the epoch) the counts below are for. */
+  #uncredentialedMinute = 0;
+  /** Uncredentialed refusals logged this minute, by keypair. */
+  #uncredentialedLogged = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
   readonly #listeners: Array<(records: readonly UsageRecord[]) => Promise<void>> = [];
@@ -42,8 +48,11 @@ export class UsageRecorder {
   ) {}
 
   record(record: UsageRecord): void {
-    if (this.#records.length < MAX_BUFFERED) this.#records.push(record);
-    else this.#dropped += 1;
+    // Past UNCREDENTIALED_LOG_PER_MINUTE, a refusal counts in the rollups below only.
+    if (this.#logs(record)) {
+      if (this.#records.length < MAX_BUFFERED) this.#records.push(record);
+      else this.#dropped += 1;
+    }
     const hour = new Date(record.at.getTime() - (record.at.getTime() % HOUR_MS));
     // Every request counts once under its resource: those rows are the totals too.
     this.#count(record, hour, 'resource', this.keys.resourceKey(record.resource));
@@ -65,18 +74,14 @@ export class UsageRecorder {
     this.#timer.unref();
   }
 
-  /** Writes the buffered records, and the rollups when it is time or `rollups` asks; a failed write keeps them for the next try. */
-  flush(options: { rollups?: boolean } = {}): Promise<void> {
+  /** Writes the buffered records and rollups in one transaction; a failed write keeps them for the next try. */
+  flush(): Promise<void> {
     this.#flushing = this.#flushing.then(async () => {
-      const withRollups = options.rollups === true || Date.now() - this.#rollupsWrittenAt >= ROLLUP_WRITE_MS;
-      if (this.#records.length === 0 && (!withRollups || this.#rollups.size === 0)) return;
+      if (this.#records.length === 0 && this.#rollups.size === 0) return;
       const records = this.#records;
-      const rollups = withRollups ? this.#rollups : new Map<string, RollupCount>();
+      const rollups = this.#rollups;
       this.#records = [];
-      if (withRollups) {
-        this.#rollups = new Map();
-        this.#rollupsWrittenAt = Date.now();
-      }
+      this.#rollups = new Map();
       try {
         await writeUsage(this.db, records, [...rollups.values()]);
       } catch (error) {
@@ -85,6 +90,7 @@ export class UsageRecorder {
         this.log.warn('could not write usage records; will retry', { error: (error as Error).message, records: records.length });
         return;
       }
+      this.log.debug('usage written', { records: records.length, rollups: rollups.size });
       if (this.#dropped > 0) {
         this.log.warn('usage records dropped: the buffer was full (they still count in the hourly totals)', { dropped: this.#dropped });
         this.#dropped = 0;
@@ -98,7 +104,21 @@ export class UsageRecorder {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
-    await this.flush({ rollups: true });
+    await this.flush();
+  }
+
+  /** false for an uncredentialed refusal past its keypair's UNCREDENTIALED_LOG_PER_MINUTE. */
+  #logs(record: UsageRecord): boolean {
+    if (record.outcome !== 'refused' || record.credentialed) return true;
+    const minute = record.at.getTime() - (record.at.getTime() % MINUTE_MS);
+    if (minute !== this.#uncredentialedMinute) {
+      this.#uncredentialedMinute = minute;
+      this.#uncredentialedLogged = new Map();
+    }
+    const logged = this.#uncredentialedLogged.get(record.clientId) ?? 0;
+    if (logged >= UNCREDENTIALED_LOG_PER_MINUTE) return false;
+    this.#uncredentialedLogged.set(record.clientId, logged + 1);
+    return true;
   }
 
   #count(record: UsageRecord, hour: Date, dimension: RollupCount['dimension'], key: string): void {

@@ -32,12 +32,12 @@ export class UsageReport {
   constructor(
     private readonly db: Knex,
     private readonly clock: Clock,
-    /** This process's buffer, flushed first (rollups too) so that a summary includes its own latest requests. */
+    /** This process's buffer, flushed first so that a summary includes its own latest requests. */
     private readonly recorder: UsageRecorder | undefined,
   ) {}
 
   async summary(clientId: string): Promise<UsageSummary> {
-    await this.recorder?.flush({ rollups: true });
+    await this.recorder?.flush();
     const now = this.clock.now();
     const currentHour = now.getTime() - (now.getTime() % HOUR_MS);
     const since24h = new Date(currentHour - (SERIES_HOURS - 1) * HOUR_MS);

@@ -9,7 +9,7 @@ export interface UsageRecord {
   readonly error: string | null;
   /** Why it was refused, finer than the error (secret_mismatch, ip_not_allowed, ...). */
   readonly reason: string | null;
-  /** The request presented a current or retired secret of the keypair. */
+  /** The request presented a live secret of the keypair; a retired one does not count. */
   readonly credentialed: boolean;
   readonly scope: string | null;
   readonly resource: string | null;
@@ -80,7 +80,7 @@ export async function writeUsage(db: Knex, records: readonly UsageRecord[], roll
 
 /** What auto-disable weighs for one keypair over a window. */
 export interface FailureCounts {
-  /** Refusals of requests that presented one of the keypair's secrets (rate limiting aside). */
+  /** Refusals of requests that presented a live secret of the keypair (rate limiting aside). */
   readonly credentialedFailures: number;
   /** Those plus tokens issued: the requests of whoever holds a secret. */
   readonly credentialedRequests: number;
@@ -90,7 +90,7 @@ export async function failureCounts(db: Knex, clientId: string, since: Date): Pr
   const result = await db.raw<{ rows: Array<{ failures: string; requests: string }> }>(
     `select count(*) filter (where outcome = 'refused') as failures, count(*) as requests
        from usage_events
-      where client_id = ? and at > ? and credentialed and coalesce(reason, '') <> 'rate_limited'`,
+      where client_id = ? and at > ? and credentialed and coalesce(reason, '') not in ('rate_limited', 'secret_retired')`,
     [clientId, since],
   );
   const row = result.rows[0]!;

@@ -153,6 +153,39 @@ describe('IP allowlist', () => {
     expect(await reasonsOf(kg, elsewhere.keypair.clientId)).toEqual(['secret_mismatch']);
   });
 
+  it('matches IPv4 clients against IPv4 entries only: ::/0 admits every IPv6 client and no IPv4 one', async () => {
+    const anyV6 = await newKeypair(proxied, { allowedIps: ['::/0'] });
+    const as = (forwardedFor: string) => requestToken(proxied.http, { clientId: anyV6.keypair.clientId, clientSecret: anyV6.clientSecret }).set('X-Forwarded-For', forwardedFor);
+    expect((await as('2001:db8::42')).status).toBe(200);
+    expect((await as('::1')).status).toBe(200);
+    expectInvalidClient(await as('203.0.113.9'));
+    // A dual-stack socket's IPv4 peer, as the proxy may write it, is an IPv4 client too.
+    expectInvalidClient(await as('::ffff:203.0.113.9'));
+    // The socket itself: the test client connects over IPv4 loopback.
+    const direct6 = await newKeypair(direct, { allowedIps: ['::/0'] });
+    expectInvalidClient(await requestToken(direct.http, { clientId: direct6.keypair.clientId, clientSecret: direct6.clientSecret }));
+    expect(await reasonsOf(proxied, anyV6.keypair.clientId)).toEqual([null, null, 'ip_not_allowed', 'ip_not_allowed']);
+  });
+
+  it('stores an IPv4-mapped entry as the IPv4 entry it means, and refuses a zone id with a 400', async () => {
+    const { keypair, clientSecret } = await newKeypair(proxied);
+    const operator = await createUser(proxied.keygate, { operator: true });
+    const patch = (allowedIps: string[]) => proxied.http.patch(`/admin/v1/keypairs/${keypair.clientId}`).set('Authorization', operator.bearer).send({ allowedIps });
+    for (const zoned of [['fe80::1%eth0'], ['fe80::%25eth0/64']]) {
+      const refused = await patch(zoned);
+      expect(refused.status).toBe(400);
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(refused.body.errors).toEqual([{ field: 'allowedIps', message: expect.any(String) }]);
+    }
+    const accepted = await patch(['::ffff:10.0.0.0/104', '::ffff:192.0.2.7']);
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.allowedIps).toEqual(['10.0.0.0/8', '192.0.2.7']);
+    const as = (forwardedFor: string) => requestToken(proxied.http, { clientId: keypair.clientId, clientSecret }).set('X-Forwarded-For', forwardedFor);
+    expect((await as('10.1.2.3')).status).toBe(200);
+    expect((await as('::ffff:192.0.2.7')).status).toBe(200);
+    expectInvalidClient(await as('2001:db8::1'));
+  });
+
   it('refuses malformed entries and more than 100 through the admin API, changing nothing', async () => {
     const { keypair } = await newKeypair(direct);
     const operator = await createUser(direct.keygate, { operator: true });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/keypairs/secret.js';
+import { UNCREDENTIALED_LOG_PER_MINUTE } from '../../src/usage/recorder.js';
 import { createUser, type TestUser } from '../support/admin.js';
 import { createKeypair, createTenant, requestToken, startTestKeygate, type Tenant, type TestKeygate } from '../support/keygate.js';
 
@@ -77,6 +78,28 @@ describe('usage log and GET /keypairs/:clientId/usage', () => {
     expect(later.recentRequests[0]).toMatchObject({ outcome: 'issued', at: kg.clock.now().toISOString() });
   });
 
+  it('wrong-secret requests from anyone count in the totals, but reach the log only UNCREDENTIALED_LOG_PER_MINUTE a minute', async () => {
+    const { keypair, clientSecret } = await createKeypair(kg.keygate, { owner: { environmentId: tenant.environmentId } });
+    for (let i = 0; i < 5; i += 1) expect((await requestToken(kg.http, { clientId: keypair.clientId, clientSecret }).set('User-Agent', 'holder/1')).status).toBe(200);
+    // The client_id is in every token's sub: anyone may send it with a made-up secret.
+    for (let i = 0; i < 130; i += 1) expect((await requestToken(kg.http, { clientId: keypair.clientId, clientSecret: generateSecret().secret })).status).toBe(401);
+
+    const usage = (await usageOf(keypair.clientId)).body;
+    expect(usage.last24h).toEqual({ issued: 5, refused: 130 });
+    expect(usage.refusalsByReason).toEqual([{ reason: 'secret_mismatch', last24h: 130, last7d: 130 }]);
+    // The holder's own requests are still among the last 20.
+    expect(usage.recentRequests).toHaveLength(5 + UNCREDENTIALED_LOG_PER_MINUTE);
+    expect(usage.recentRequests.filter((request: { userAgent: string | null }) => request.userAgent === 'holder/1')).toHaveLength(5);
+    expect(await kg.keygate.db.knex('usage_events').where({ client_id: keypair.clientId }).count()).toEqual([{ count: 5 + UNCREDENTIALED_LOG_PER_MINUTE }]);
+
+    // The next minute logs its own first ones again.
+    kg.clock.advance(60);
+    for (let i = 0; i < 2; i += 1) expect((await requestToken(kg.http, { clientId: keypair.clientId, clientSecret: generateSecret().secret })).status).toBe(401);
+    const later = (await usageOf(keypair.clientId)).body;
+    expect(later.last24h).toEqual({ issued: 5, refused: 132 });
+    expect(later.recentRequests).toHaveLength(5 + UNCREDENTIALED_LOG_PER_MINUTE + 2);
+  });
+
   it('records a disabled or expired keypair\'s requests with the reason, and is a 404 out of reach', async () => {
     const { keypair, clientSecret } = await createKeypair(kg.keygate, { owner: { environmentId: tenant.environmentId }, expiresAt: new Date(kg.clock.now().getTime() + 3600_000) });
     await kg.keygate.keypairs.disableKeypair({ type: 'user', id: admin.id }, keypair.clientId, 'paused');
@@ -113,9 +136,7 @@ describe('usage log and GET /keypairs/:clientId/usage', () => {
     await usage.flush();
     expect(usage.pendingCount).toBe(0);
     expect(await kg.keygate.db.knex('usage_events').where({ client_id: keypair.clientId }).count()).toEqual([{ count: 5 }]);
-    // The hourly rollups are summed in memory longer (a minute), or until a summary asks.
-    expect(await kg.keygate.db.knex('usage_hourly').where({ client_id: keypair.clientId })).toEqual([]);
-    await usage.flush({ rollups: true });
+    // The hourly rollups (the totals) are written with the same flush, not a minute later.
     const rollups = await kg.keygate.db.knex('usage_hourly').where({ client_id: keypair.clientId }).orderBy('dimension');
     expect(rollups.map((row) => [row.dimension, Number(row.issued), Number(row.refused)])).toEqual([
       ['resource', 5, 0],
