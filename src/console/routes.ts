@@ -422,9 +422,9 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
   // The one view of a new secret; a reload (or any later visit) finds it gone.
   router.get('/keypairs/:clientId/secret/:viewId', async (ctx) => {
     const keypair = await reachableKeypair(ctx);
-    const view = secretViews.take((ctx.state as ConsoleState).session.csrfToken, ctx.params.viewId ?? '');
+    const view = secretViews.take((ctx.state as ConsoleState).session.csrfToken, ctx.params.viewId ?? '', keypair.clientId);
     const frame = await frameOf(ctx);
-    if (!view || view.keypair.clientId !== keypair.clientId) {
+    if (!view) {
       send(ctx, 410, layout(frame, 'The secret was shown once', html`<section class="card"><p role="status">This secret was shown once and is not kept: it cannot be shown again. If it was not copied, rotate the secret to get a new one.</p>
         <p><a href="/console/keypairs/${keypair.clientId}">Go to the keypair</a></p></section>`));
       return;

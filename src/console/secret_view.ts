@@ -42,10 +42,10 @@ export class SecretViews {
     return id;
   }
 
-  /** The view, once, to the session that made it; undefined when shown, expired or another's. */
-  take(session: string, id: string): SecretView | undefined {
+  /** The view of `clientId`'s secret, once, to the session that made it; undefined when shown, expired or another's. */
+  take(session: string, id: string, clientId: string): SecretView | undefined {
     const waiting = this.#waiting.get(id);
-    if (!waiting || waiting.session !== session) return undefined;
+    if (!waiting || waiting.session !== session || waiting.keypair.clientId !== clientId) return undefined;
     this.#waiting.delete(id);
     if (waiting.expiresAt <= this.clock.now().getTime()) return undefined;
     const { session: _session, expiresAt: _expiresAt, ...view } = waiting;

@@ -258,6 +258,10 @@ export class TenancyService {
       const environmentId = 'environmentId' in scope ? scope.environmentId : null;
       await appendEvent(trx, actor, { action: 'membership.granted', targetType: 'user', targetId: userId, accountId: scope.accountId, environmentId, after: { role: 'admin', email: user.email } }, now);
       return true;
+    }).catch((error: unknown) => {
+      // A concurrent grant of the same role inserted it first: granted, and not by this call.
+      if (isUniqueViolation(error)) return false;
+      throw error;
     });
   }
 

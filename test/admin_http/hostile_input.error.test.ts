@@ -33,7 +33,8 @@ function expectFieldError(response: { status: number; headers: Record<string, st
   expect(response.body.errors?.map((error) => error.field)).toContain(field);
 }
 
-const auditCount = async () => Number((await kg.keygate.db.knex('audit_events').count<{ count: number }[]>({ count: '*' }))[0]!.count);
+/** Events written by this file's admins (other files may write at the same time on PostgreSQL). */
+const auditCount = async () => Number((await kg.keygate.db.knex('audit_events').whereIn('actor_id', [admin.id, operator.id]).count<{ count: number }[]>({ count: '*' }))[0]!.count);
 
 describe('no 5xx from input', () => {
   it('a valid DPoP proof with valid client auth gets a plain Bearer token (DPoP is not offered)', async () => {
@@ -127,6 +128,12 @@ describe('concurrent creates of the same thing: one 201, one 409', () => {
     expect(conflict.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(conflict.body.code).toBe('conflict');
     expect(Number((await kg.keygate.db.knex('users').whereRaw('lower(email) = ?', [email]).count<{ count: number }[]>({ count: '*' }))[0]!.count)).toBe(1);
+  });
+
+  it('two grants of one admin role: one 201, one 200 (granting twice changes nothing)', async () => {
+    const user = await createUser(kg.keygate);
+    const responses = await Promise.all([0, 1].map(() => kg.http.put(`/admin/v1/accounts/${tenant.accountId}/admins/${user.id}`).set('Authorization', operator.bearer)));
+    expect(responses.map((response) => response.status).sort()).toEqual([200, 201]);
   });
 
   it('two resource servers with one identifier', async () => {
