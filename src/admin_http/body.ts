@@ -47,8 +47,9 @@ function unstorableStrings(value: unknown, path: string): FieldError[] {
   if (typeof value === 'object' && value !== null) {
     return Object.entries(value).flatMap(([key, item]) => {
       const keyMessage = unstorableText(key);
-      const field = path === '' ? key : `${path}.${key}`;
-      return keyMessage ? [{ field: `${path === '' ? '' : `${path}.`}${JSON.stringify(key).slice(1, -1)}`, message: `(a field name) ${keyMessage}` }] : unstorableStrings(item, field);
+      // A bad field name is echoed JSON-escaped, so the answer itself holds no NUL or lone surrogate.
+      const field = `${path === '' ? '' : `${path}.`}${keyMessage ? JSON.stringify(key).slice(1, -1) : key}`;
+      return keyMessage ? [{ field, message: `(a field name) ${keyMessage}` }] : unstorableStrings(item, field);
     });
   }
   return [];

@@ -115,6 +115,9 @@ describe('no 5xx from input', () => {
     // The raw bytes of the escape in the JSON text, as a hostile client sends them.
     const raw = await kg.http.post(`/admin/v1/environments/${tenant.environmentId}/keypairs`).set('Authorization', admin.bearer).set('Content-Type', 'application/json').send('{"name":"k","scopes":[],"comment":"\\ud800"}');
     expectFieldError(raw, 'comment');
+    // A field name with one is named JSON-escaped, so the answer holds none.
+    const key = await kg.http.post(`/admin/v1/environments/${tenant.environmentId}/keypairs`).set('Authorization', admin.bearer).set('Content-Type', 'application/json').send('{"name":"k","scopes":[],"\\ud800":1}');
+    expectFieldError(key, '\\ud800');
     expect(await auditCount()).toBe(before);
   });
 });
