@@ -13,7 +13,7 @@ import { canonicalIpEntry, MAX_ALLOWED_IPS } from '../keypairs/ip_allowlist.js';
 import { readJsonBody } from './body.js';
 import { actorFor, DEFAULT_PAGE_SIZE, expectedVersion, MAX_PAGE_SIZE, parseQuery, principalOf, requireVisible, setVersionTag } from './context.js';
 import { array, boolean, dateTime, integer, nullable, optional, parseObject, query, scopeName, string, type Parser } from './schema.js';
-import { cursorDate, decodeCursor, encodeCursor, eventView, keypairView, usageView } from './views.js';
+import { cursorDate, cursorSeq, decodeCursor, encodeCursor, eventView, keypairView, usageView } from './views.js';
 
 /** Presets of `expiresIn`, as the product documents offer them. */
 const EXPIRY_PRESETS: Record<string, number> = { '1d': 86_400, '7d': 7 * 86_400, '30d': 30 * 86_400, '90d': 90 * 86_400 };
@@ -60,8 +60,7 @@ const EVENTS_SHAPE = {
 export function parseEventsQuery(ctx: Context) {
   const params = parseQuery(ctx, EVENTS_SHAPE);
   const cursor = decodeCursor(params.cursor, 1);
-  const beforeSeq = cursor && Number(cursor[0]);
-  if (beforeSeq !== undefined && !Number.isSafeInteger(beforeSeq)) throw validationFailed([{ field: 'cursor', message: 'is not a cursor this API returned' }]);
+  const beforeSeq = cursor && cursorSeq(cursor[0]!);
   return {
     filter: { action: params.action, actorId: params.actor, environmentId: params.environment, from: params.from, to: params.to },
     page: { limit: params.limit ?? DEFAULT_PAGE_SIZE, beforeSeq },

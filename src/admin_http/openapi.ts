@@ -307,7 +307,7 @@ const SCHEMAS: Record<string, Schema> = {
       name: entityName,
       comment: { type: 'string', maxLength: 1000 },
       scopes: { type: 'array', items: scopeToken, maxItems: 100, uniqueItems: true, description: 'Each defined by some resource server.' },
-      expiresAt: { ...nullableTimestamp, description: 'In the future. Null or absent (with no `expiresIn`): never expires.' },
+      expiresAt: { ...nullableTimestamp, description: 'In the future, and at most 9999-12-31T23:59:59Z. Null or absent (with no `expiresIn`): never expires.' },
       expiresIn: {
         description: `A preset or a number of seconds from 60 to ${MAX_EXPIRES_IN_SECONDS}, counted from now.`,
         anyOf: [

@@ -10,10 +10,24 @@ const fail = (message: string) => ({ ok: false as const, message });
 /** PostgreSQL text cannot hold NUL; refusing it here keeps it from becoming a 500 there. */
 const NUL = '\u0000';
 
+/**
+ * A UTF-16 surrogate without its pair (JSON's "\ud800"): no Unicode text holds one,
+ * and PostgreSQL refuses it in jsonb (the audit rows), so it is refused at the edge.
+ */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** Why `text` cannot be stored as text, or undefined when it can. */
+export function unstorableText(text: string): string | undefined {
+  if (text.includes(NUL)) return 'must not contain NUL characters';
+  if (LONE_SURROGATE.test(text)) return 'must not contain unpaired UTF-16 surrogates (\\uD800 to \\uDFFF alone)';
+  return undefined;
+}
+
 export function string(options: { min?: number; max: number; pattern?: RegExp; patternMessage?: string; trim?: boolean }): Parser<string> {
   return (value) => {
     if (typeof value !== 'string') return fail('must be a string');
-    if (value.includes(NUL)) return fail('must not contain NUL characters');
+    const unstorable = unstorableText(value);
+    if (unstorable) return fail(unstorable);
     const text = options.trim ? value.trim() : value;
     const min = options.min ?? 0;
     if (text.length < min || text.length > options.max) return fail(min > 0 ? `must be ${min} to ${options.max} characters` : `must be at most ${options.max} characters`);
@@ -51,7 +65,18 @@ export function nullable<T>(parser: Parser<T>): Parser<T | null> {
   return (value) => (value === null ? ok(null) : parser(value));
 }
 
-/** An ISO 8601 date-time with a time zone, e.g. 2027-01-31T12:00:00Z. */
+/**
+ * The range of date-times the API takes: years 0001 to 9999 (UTC), the four-digit years
+ * of ISO 8601, well inside PostgreSQL's timestamptz (4713 BC to 294276 AD).
+ */
+export const MIN_DATE_TIME = new Date('0001-01-01T00:00:00.000Z');
+export const MAX_DATE_TIME = new Date('9999-12-31T23:59:59.999Z');
+
+export function inDateTimeRange(date: Date): boolean {
+  return date.getTime() >= MIN_DATE_TIME.getTime() && date.getTime() <= MAX_DATE_TIME.getTime();
+}
+
+/** An ISO 8601 date-time with a time zone, e.g. 2027-01-31T12:00:00Z, from year 0001 to 9999 (UTC). */
 export const dateTime: Parser<Date> = (value) => {
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
     return fail('must be an ISO 8601 date-time with a time zone, e.g. 2027-01-31T12:00:00Z');
@@ -59,9 +84,12 @@ export const dateTime: Parser<Date> = (value) => {
   const date = new Date(value);
   // Date rolls 2027-02-30 over to March 2; a real date keeps its own year, month and day.
   const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
-  const calendar = new Date(Date.UTC(year, month - 1, day));
+  // (setUTCFullYear, not Date.UTC, which reads years 0 to 99 as 1900 to 1999.)
+  const calendar = new Date(0);
+  calendar.setUTCFullYear(year, month - 1, day);
   const isRealDay = calendar.getUTCFullYear() === year && calendar.getUTCMonth() === month - 1 && calendar.getUTCDate() === day;
-  return Number.isNaN(date.getTime()) || !isRealDay ? fail('is not a real date') : ok(date);
+  if (Number.isNaN(date.getTime()) || !isRealDay) return fail('is not a real date');
+  return inDateTimeRange(date) ? ok(date) : fail('must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z');
 };
 
 /** A scope token (RFC 6749 §3.3). */
@@ -93,6 +121,6 @@ export const query = {
   },
   boolean: ((value) => (value === 'true' ? ok(true) : value === 'false' ? ok(false) : fail('must be true or false'))) as Parser<boolean>,
   string(max: number): Parser<string> {
-    return (value) => (typeof value === 'string' && value.length <= max && !value.includes(NUL) ? ok(value) : fail(`must be one value of at most ${max} characters, without NUL`));
+    return (value) => (typeof value === 'string' && value.length <= max && unstorableText(value) === undefined ? ok(value) : fail(`must be one value of at most ${max} characters, without NUL`));
   },
 };

@@ -5,6 +5,7 @@ import { validationFailed } from '../shared/errors.js';
 import type { UsageSummary } from '../usage/report.js';
 import type { UsageWindowCounts } from '../usage/store.js';
 import type { Account, Environment, Membership, User } from '../tenancy/service.js';
+import { inDateTimeRange, unstorableText } from './schema.js';
 
 const iso = (date: Date | null) => (date === null ? null : date.toISOString());
 
@@ -86,19 +87,36 @@ export function encodeCursor(parts: readonly string[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
 
+const NOT_A_CURSOR = () => validationFailed([{ field: 'cursor', message: 'is not a cursor this API returned' }]);
+/** Longest part of a cursor: the sort keys are ISO dates, ids and sequence numbers. */
+const MAX_CURSOR_PART = 100;
+
+/**
+ * The parts of a cursor, each a string text can hold (no NUL, no unpaired surrogate),
+ * or a 400 naming `cursor`: a crafted cursor must not reach a query.
+ */
 export function decodeCursor(cursor: string | undefined, length: number): string[] | undefined {
   if (cursor === undefined) return undefined;
+  let parts: unknown;
   try {
-    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(parts) && parts.length === length && parts.every((part) => typeof part === 'string')) return parts as string[];
+    parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    // fall through to the validation error
+    throw NOT_A_CURSOR();
   }
-  throw validationFailed([{ field: 'cursor', message: 'is not a cursor this API returned' }]);
+  if (Array.isArray(parts) && parts.length === length && parts.every((part) => typeof part === 'string' && part.length <= MAX_CURSOR_PART && unstorableText(part) === undefined)) return parts as string[];
+  throw NOT_A_CURSOR();
 }
 
+/** A cursor's date, exactly as encodeCursor wrote it (toISOString) and in the API's range. */
 export function cursorDate(raw: string): Date {
   const date = new Date(raw);
-  if (Number.isNaN(date.getTime())) throw validationFailed([{ field: 'cursor', message: 'is not a cursor this API returned' }]);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(raw) || Number.isNaN(date.getTime()) || date.toISOString() !== raw || !inDateTimeRange(date)) throw NOT_A_CURSOR();
   return date;
+}
+
+/** A history cursor's sequence number: a non-negative whole number, as encodeCursor wrote it. */
+export function cursorSeq(raw: string): number {
+  const seq = /^\d{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(seq)) throw NOT_A_CURSOR();
+  return seq;
 }

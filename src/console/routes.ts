@@ -7,6 +7,7 @@ import { actorOf, type Principal } from '../access/principal.js';
 import type { AuditHistory } from '../audit/query.js';
 import { parseKeypairCreate, parseKeypairPatch } from '../admin_http/keypairs_routes.js';
 import { parseResourceServerCreate } from '../admin_http/resource_servers_routes.js';
+import { unstorableText } from '../admin_http/schema.js';
 import type { KeypairService } from '../keypairs/service.js';
 import { MAX_GRACE_PERIOD_SECONDS } from '../keypairs/service.js';
 import type { Keypair } from '../keypairs/store.js';
@@ -21,6 +22,7 @@ import type { UsageReport } from '../usage/report.js';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.js';
 import { html, type Html } from './html.js';
 import { csrfField, errorList, eventTable, keypairState, keypairTable, layout, scopeChoices, secretPanel, usageSection, when, type NavAccount, type PageFrame } from './pages.js';
+import { SecretViews } from './secret_view.js';
 import { csrfMatches, type ConsoleSession, type ConsoleSignIn } from './sign_in.js';
 
 export interface ConsoleDeps {
@@ -64,6 +66,7 @@ const EXPIRY_CHOICES: ReadonlyArray<readonly [string, string]> = [
   ['never', 'Never'],
 ];
 
+/** Rotate's grace choices; none is preselected, so the admin picks one on purpose. */
 const GRACE_CHOICES: ReadonlyArray<readonly [number, string]> = [
   [0, 'None: the current secret stops working now'],
   [3600, '1 hour'],
@@ -81,6 +84,7 @@ const GRACE_CHOICES: ReadonlyArray<readonly [number, string]> = [
 export function consoleMiddleware(deps: ConsoleDeps): Middleware {
   const router = new Router({ prefix: '/console' });
   const { keypairs, tenancy, clock } = deps;
+  const secretViews = new SecretViews(clock);
 
   router.get('/assets/console.css', (ctx) => {
     ctx.type = 'text/css; charset=utf-8';
@@ -145,7 +149,7 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
   router.post('/sign-out', async (ctx) => {
     await deps.signIn.endSession(ctx.cookies.get(COOKIE));
     setSessionCookie(ctx, deps.issuer, '', new Date(0));
-    send(ctx, 200, layout(undefined, 'Signed out', html`<section class="card"><p>You are signed out. <a href="/console/sign-in">Sign in again</a>.</p></section>`));
+    seeOther(ctx, '/console/sign-in');
   });
 
   router.get('/', async (ctx) => {
@@ -181,7 +185,9 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
     const q = typeof ctx.query.q === 'string' ? ctx.query.q.slice(0, 100) : '';
     const list = await keypairs.listKeypairs(owner, { enabled: state === 'all' ? undefined : state === 'enabled', q: q || undefined, limit: 100 });
     const environments = owner.environmentId === null ? (await tenancy.listEnvironments(owner.accountId)).filter((environment) => environment.status === 'active') : [];
+    const deleted = typeof ctx.query.deleted === 'string' && /^kp_[0-9A-Za-z]{1,40}$/.test(ctx.query.deleted) ? ctx.query.deleted : undefined;
     send(ctx, 200, layout(frame, owner.title, html`
+      ${deleted ? html`<p class="notice" role="status">Keypair <code>${deleted}</code> is deleted; its history stays.</p>` : ''}
       <section class="card">
         <p><a href="${owner.base}/keypairs/new">Create a keypair</a> · <a href="${owner.base}/history">Credential history</a></p>
         <form class="inline" method="get" action="${owner.base}" role="search">
@@ -264,7 +270,7 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
     try {
       const input = parseKeypairCreate(keypairs, createBody(form), clock.now());
       const created = await keypairs.createKeypair(actorFor(ctx), { owner: owner.environmentId === null ? { accountId: owner.accountId } : { environmentId: owner.environmentId }, ...input });
-      send(ctx, 201, layout(frame, `Keypair ${created.keypair.name} created`, secretPanel(created.keypair, created.clientSecret, deps.issuer, 'Created')));
+      showSecretOnce(ctx, { keypair: created.keypair, clientSecret: created.clientSecret, title: `Keypair ${created.keypair.name} created`, verb: 'Created' });
     } catch (error) {
       const errors = fieldErrorsOf(error);
       send(ctx, errors[0]?.field === '(limit)' ? 409 : 400, layout(frame, `New keypair in ${owner.title}`, createForm(frame, owner, form, errors)));
@@ -319,18 +325,21 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
       <section class="card" aria-labelledby="state-heading">
         <h2 id="state-heading">${keypair.enabled ? 'Disable' : 'Enable'}</h2>
         ${keypair.enabled
-          ? html`<form method="post" action="${base}/disable" class="inline">${csrfField(frame)}
-              <div><label for="disable-reason">Reason <span class="hint">(kept with the keypair and in the history)</span></label><input type="text" id="disable-reason" name="reason" maxlength="500"></div>
-              <div><button type="submit" class="danger">Disable keypair</button></div></form>
+          ? html`<form method="post" action="${base}/disable">${csrfField(frame)}
+              <label for="disable-reason">Reason <span class="hint">(kept with the keypair and in the history)</span></label><input type="text" id="disable-reason" name="reason" maxlength="500">
+              <div class="choice"><input type="checkbox" id="disable-confirm" name="confirm" value="yes" required><label class="choice-label" for="disable-confirm">Yes, refuse token requests with <strong>${keypair.name}</strong> from now on</label></div>
+              <p><button type="submit" class="danger">Disable keypair</button></p></form>
               <p class="hint">Token requests are refused from the next one on; tokens already issued stop passing resource servers that check the status list.</p>`
           : html`<form method="post" action="${base}/enable">${csrfField(frame)}<button type="submit">Enable keypair</button></form>`}
       </section>
       <section class="card" aria-labelledby="rotate-heading">
         <h2 id="rotate-heading">Rotate the secret</h2>
-        <form method="post" action="${base}/rotate" class="inline">${csrfField(frame)}
-          <div><label for="grace">Keep the current secret working for</label><select id="grace" name="gracePeriodSeconds">
-            ${GRACE_CHOICES.map(([seconds, label]) => html`<option value="${seconds}">${label}</option>`)}</select></div>
-          <div><button type="submit">Rotate secret</button></div></form>
+        <form method="post" action="${base}/rotate">${csrfField(frame)}
+          <fieldset><legend>Keep the current secret working for</legend>
+            ${GRACE_CHOICES.map(([seconds, label]) => html`<div class="choice"><input type="radio" id="grace-${seconds}" name="gracePeriodSeconds" value="${seconds}" required><label class="choice-label" for="grace-${seconds}">${label}</label></div>`)}
+          </fieldset>
+          <div class="choice"><input type="checkbox" id="rotate-confirm" name="confirm" value="yes" required><label class="choice-label" for="rotate-confirm">Yes, make a new secret for <strong>${keypair.name}</strong>; the current one stops working when the period chosen ends</label></div>
+          <p><button type="submit">Rotate secret</button></p></form>
       </section>
       ${usageSection(summary)}
       <section class="card" aria-labelledby="history-heading">
@@ -346,14 +355,20 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
       </section>`));
   }
 
-  router.get('/keypairs/:clientId', async (ctx) => keypairPage(ctx, await reachableKeypair(ctx), undefined, []));
+  router.get('/keypairs/:clientId', async (ctx) => {
+    const done = typeof ctx.query.done === 'string' && Object.hasOwn(DONE_NOTICES, ctx.query.done) ? DONE_NOTICES[ctx.query.done as keyof typeof DONE_NOTICES] : undefined;
+    await keypairPage(ctx, await reachableKeypair(ctx), done === undefined ? undefined : html`${done}`, []);
+  });
 
-  /** A change through the admin API's own checks; a refused one re-renders the page with its errors. */
-  async function change(ctx: Context, apply: (keypair: Keypair, form: URLSearchParams) => Promise<string>) {
+  /**
+   * A change through the admin API's own checks: done, a 303 to the keypair's page (so a
+   * reload repeats nothing); refused, the page again with its errors.
+   */
+  async function change(ctx: Context, apply: (keypair: Keypair, form: URLSearchParams) => Promise<keyof typeof DONE_NOTICES>) {
     const keypair = await reachableKeypair(ctx);
     try {
-      const notice = await apply(keypair, formOf(ctx));
-      await keypairPage(ctx, await keypairs.getKeypair(keypair.clientId), html`${notice}`, []);
+      const done = await apply(keypair, formOf(ctx));
+      seeOther(ctx, `/console/keypairs/${keypair.clientId}?done=${done}`);
     } catch (error) {
       const errors = fieldErrorsOf(error);
       await keypairPage(ctx, keypair, undefined, errors, errors[0]?.field === '(limit)' ? 409 : 400);
@@ -363,31 +378,58 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
   router.post('/keypairs/:clientId/update', (ctx) =>
     change(ctx, async (keypair, form) => {
       await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { comment: form.get('comment') ?? '', scopes: form.getAll('scopes') }));
-      return 'Saved.';
+      return 'saved';
     }),
   );
   router.post('/keypairs/:clientId/disable', (ctx) =>
     change(ctx, async (keypair, form) => {
+      if (form.get('confirm') !== 'yes') throw validationFailed([{ field: 'confirm', message: 'tick the box to confirm that token requests with this keypair are to be refused' }]);
       const reason = form.get('reason')?.trim();
       await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { enabled: false, ...(reason && { disabledReason: reason }) }));
-      return 'Disabled: token requests with this keypair are refused.';
+      return 'disabled';
     }),
   );
   router.post('/keypairs/:clientId/enable', (ctx) =>
     change(ctx, async (keypair) => {
       await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { enabled: true }));
-      return 'Enabled.';
+      return 'enabled';
     }),
   );
   router.post('/keypairs/:clientId/rotate', async (ctx) => {
     const keypair = await reachableKeypair(ctx);
-    const grace = Number(formOf(ctx).get('gracePeriodSeconds') ?? '0');
-    if (!GRACE_CHOICES.some(([seconds]) => seconds === grace)) {
-      await keypairPage(ctx, keypair, undefined, [{ field: 'gracePeriodSeconds', message: 'pick one of the offered grace periods' }], 400);
+    const form = formOf(ctx);
+    const chosen = form.get('gracePeriodSeconds') ?? '';
+    const grace = GRACE_CHOICES.find(([seconds]) => String(seconds) === chosen)?.[0];
+    const errors: FieldError[] = [
+      ...(grace === undefined ? [{ field: 'gracePeriodSeconds', message: chosen === '' ? 'choose how long the current secret keeps working' : 'pick one of the offered grace periods' }] : []),
+      ...(form.get('confirm') !== 'yes' ? [{ field: 'confirm', message: 'tick the box to confirm the rotation' }] : []),
+    ];
+    if (errors.length > 0) {
+      await keypairPage(ctx, keypair, undefined, errors, 400);
       return;
     }
-    const rotated = await keypairs.rotateSecret(actorFor(ctx), keypair.clientId, grace);
-    send(ctx, 200, layout(await frameOf(ctx), `Keypair ${keypair.name} rotated`, secretPanel(rotated.keypair, rotated.clientSecret, deps.issuer, grace > 0 ? `Rotated; the previous secret works ${GRACE_CHOICES.find(([seconds]) => seconds === grace)![1]} more` : 'Rotated; the previous secret no longer works')));
+    const rotated = await keypairs.rotateSecret(actorFor(ctx), keypair.clientId, grace!);
+    const verb = grace! > 0 ? `Rotated; the previous secret works ${GRACE_CHOICES.find(([seconds]) => seconds === grace)![1]} more` : 'Rotated; the previous secret no longer works';
+    showSecretOnce(ctx, { keypair: rotated.keypair, clientSecret: rotated.clientSecret, title: `Keypair ${keypair.name} rotated`, verb });
+  });
+
+  /** Keeps a new secret for one view by this session, and sends the browser to it. */
+  function showSecretOnce(ctx: Context, view: { keypair: Keypair; clientSecret: string; title: string; verb: string }) {
+    const id = secretViews.put((ctx.state as ConsoleState).session.csrfToken, view);
+    seeOther(ctx, `/console/keypairs/${view.keypair.clientId}/secret/${id}`);
+  }
+
+  // The one view of a new secret; a reload (or any later visit) finds it gone.
+  router.get('/keypairs/:clientId/secret/:viewId', async (ctx) => {
+    const keypair = await reachableKeypair(ctx);
+    const view = secretViews.take((ctx.state as ConsoleState).session.csrfToken, ctx.params.viewId ?? '', keypair.clientId);
+    const frame = await frameOf(ctx);
+    if (!view) {
+      send(ctx, 410, layout(frame, 'The secret was shown once', html`<section class="card"><p role="status">This secret was shown once and is not kept: it cannot be shown again. If it was not copied, rotate the secret to get a new one.</p>
+        <p><a href="/console/keypairs/${keypair.clientId}">Go to the keypair</a></p></section>`));
+      return;
+    }
+    send(ctx, 200, layout(frame, view.title, secretPanel(view.keypair, view.clientSecret, deps.issuer, view.verb)));
   });
   router.post('/keypairs/:clientId/delete', async (ctx) => {
     const keypair = await reachableKeypair(ctx);
@@ -397,7 +439,7 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
     }
     await keypairs.deleteKeypair(actorFor(ctx), keypair.clientId);
     const owner = keypair.environmentId === null ? `/console/accounts/${keypair.accountId}` : `/console/environments/${keypair.environmentId}`;
-    send(ctx, 200, layout(await frameOf(ctx), `Keypair ${keypair.name} deleted`, html`<section class="card"><p role="status">The keypair is deleted; its history stays.</p><p><a href="${owner}">Back to the list</a></p></section>`));
+    seeOther(ctx, `${owner}?deleted=${keypair.clientId}`);
   });
 
   async function historyPage(ctx: Context) {
@@ -649,10 +691,24 @@ async function readForm(ctx: Context): Promise<URLSearchParams> {
   }
   const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
   for (const [name, value] of form) {
-    if (name.includes(NUL) || value.includes(NUL)) throw validationFailed([{ field: name.replaceAll(NUL, ''), message: 'must not contain NUL characters' }]);
+    const unstorable = unstorableText(name) ?? unstorableText(value);
+    if (unstorable) throw validationFailed([{ field: name.replaceAll(NUL, '').replace(/\p{Surrogate}/gu, '\uFFFD'), message: unstorable }]);
   }
   return form;
 }
+
+/** The answer to every console POST that did what it asked: a 303 to a page a reload only reads. */
+function seeOther(ctx: Context, location: string): void {
+  ctx.redirect(location);
+  ctx.status = 303;
+}
+
+/** What a keypair's page says after a change redirected to it (`?done=`). */
+const DONE_NOTICES = {
+  saved: 'Saved.',
+  disabled: 'Disabled: token requests with this keypair are refused.',
+  enabled: 'Enabled.',
+} as const;
 
 function send(ctx: Context, status: number, page: Html): void {
   ctx.status = status;

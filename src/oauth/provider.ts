@@ -66,6 +66,10 @@ export function buildProvider(deps: ProviderDeps): Provider {
       revocation: { enabled: false },
       userinfo: { enabled: false },
       rpInitiatedLogout: { enabled: false },
+      // No sender-constrained tokens yet: a DPoP header is ignored, as RFC 9449 lets a
+      // server without DPoP do, and the answer is a Bearer token. (Enabled, it checked
+      // each proof's jti in the replay store, which the stateless adapter refuses: a 500.)
+      dPoP: { enabled: false },
       resourceIndicators: {
         enabled: true,
         // No `resource` parameter: the default resource server.

@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import { isUniqueViolation } from '../db/errors.js';
+import { KeygateError } from '../shared/errors.js';
 
 export interface ScopeDefinition {
   readonly name: string;
@@ -41,6 +43,7 @@ export async function listResourceServers(db: Knex | Knex.Transaction): Promise<
   return rows.map(toResourceServer);
 }
 
+/** Inserts `server`; an identifier taken meanwhile (a concurrent create) is a conflict. */
 export async function insertResourceServer(trx: Knex.Transaction, server: ResourceServer, now: Date): Promise<void> {
   await trx('resource_servers').insert({
     id: server.id,
@@ -51,5 +54,9 @@ export async function insertResourceServer(trx: Knex.Transaction, server: Resour
     is_default: server.isDefault,
     created_at: now,
     updated_at: now,
+  }).catch((error: unknown) => {
+    if (isUniqueViolation(error, 'resource_servers_one_default_idx')) throw new KeygateError('conflict', 'Another resource server became the default meanwhile; try again.', { cause: error });
+    if (isUniqueViolation(error)) throw new KeygateError('conflict', 'A resource server with this identifier exists.', { cause: error });
+    throw error;
   });
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { appendEvent, type Actor } from '../audit/store.js';
+import { isUniqueViolation } from '../db/errors.js';
 import type { ChangeFeed } from '../db/notify.js';
 import type { Clock } from '../shared/clock.js';
 import { KeygateError, notFound } from '../shared/errors.js';
@@ -197,7 +198,11 @@ export class TenancyService {
     await this.db.transaction(async (trx) => {
       const taken = await trx('users').whereRaw('lower(email) = lower(?)', [input.email]).first();
       if (taken) throw new KeygateError('conflict', 'A user with this email exists.');
-      await trx('users').insert({ id, email: input.email, name: input.name, is_operator: input.isOperator, created_at: now, updated_at: now });
+      await trx('users').insert({ id, email: input.email, name: input.name, is_operator: input.isOperator, created_at: now, updated_at: now }).catch((error: unknown) => {
+        // A concurrent create of the same email passed the check above too; the unique index decides.
+        if (isUniqueViolation(error)) throw new KeygateError('conflict', 'A user with this email exists.', { cause: error });
+        throw error;
+      });
       await appendEvent(trx, actor, { action: 'user.created', targetType: 'user', targetId: id, accountId: null, environmentId: null, after: { email: input.email, name: input.name, isOperator: input.isOperator } }, now);
     });
     return (await this.findUser(id))!;
@@ -253,6 +258,10 @@ export class TenancyService {
       const environmentId = 'environmentId' in scope ? scope.environmentId : null;
       await appendEvent(trx, actor, { action: 'membership.granted', targetType: 'user', targetId: userId, accountId: scope.accountId, environmentId, after: { role: 'admin', email: user.email } }, now);
       return true;
+    }).catch((error: unknown) => {
+      // A concurrent grant of the same role inserted it first: granted, and not by this call.
+      if (isUniqueViolation(error)) return false;
+      throw error;
     });
   }
 

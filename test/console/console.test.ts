@@ -104,7 +104,9 @@ describe('admin console in Chromium', () => {
     await page.getByLabel(/Rate limit/).fill('120');
     await page.getByRole('button', { name: 'Create keypair' }).click();
 
+    // The POST redirected to a page of its own, which shows the secret once.
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Keypair billing sync created');
+    expect(page.url()).toMatch(new RegExp(`^${kg.issuer}/console/keypairs/kp_\\w+/secret/[\\w-]+$`));
     expect(await page.getByRole('alert').textContent()).toContain('will not be shown again');
     const clientId = (await page.locator('#client-id').textContent())!;
     const secret = await page.locator('#secret').inputValue();
@@ -114,6 +116,13 @@ describe('admin console in Chromium', () => {
     await expect.poll(() => page.locator('#copy-status').textContent()).toBe('Copied to the clipboard.');
     expect(await page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText())).toBe(secret);
     await check(page, '04-secret-once');
+    // A reload neither creates again nor shows the secret again.
+    const secretPage = page.url();
+    const reloaded = await page.reload();
+    expect(reloaded!.status()).toBe(410);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('The secret was shown once');
+    expect(await page.content()).not.toContain(secret);
+    expect(page.url()).toBe(secretPage);
 
     // The secret works; the list and the keypair's page never show it again.
     expect((await token(clientId, secret)).status).toBe(200);
@@ -135,6 +144,11 @@ describe('admin console in Chromium', () => {
     await check(page, '05-keypair');
 
     await page.getByLabel(/^Reason/).fill('rotating the team');
+    // Unconfirmed, the form does not go (required checkbox, no script needed).
+    await page.getByRole('button', { name: 'Disable keypair' }).click();
+    expect(page.url()).toBe(`${kg.issuer}/console/keypairs/${clientId}`);
+    expect((await token(clientId, secret)).status).toBe(200);
+    await page.getByLabel(/^Yes, refuse token requests with billing sync/).check();
     await page.getByRole('button', { name: 'Disable keypair' }).click();
     await expect.poll(() => page.getByRole('status').first().textContent()).toContain('Disabled');
     expect((await token(clientId, secret)).status).toBe(401);
@@ -147,16 +161,24 @@ describe('admin console in Chromium', () => {
     await expect.poll(() => page.getByRole('status').first().textContent()).toBe('Saved.');
     expect(await page.locator('dl.facts').textContent()).toContain('read write');
 
-    await page.getByLabel('Keep the current secret working for').selectOption('0');
+    // No grace period is preselected: the admin picks one, and confirms.
+    expect(await page.getByRole('group', { name: 'Keep the current secret working for' }).getByRole('radio', { checked: true }).count()).toBe(0);
+    await page.getByLabel('None: the current secret stops working now').check();
+    await page.getByLabel(/^Yes, make a new secret for billing sync/).check();
     await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Keypair billing sync rotated');
     const rotated = await page.locator('#secret').inputValue();
     expect(rotated).not.toBe(secret);
     expect((await token(clientId, secret)).status).toBe(401);
     expect((await token(clientId, rotated)).status).toBe(200);
+    // A reload rotates nothing: the secret just shown keeps working.
+    expect((await page.reload())!.status()).toBe(410);
+    expect(await page.content()).not.toContain(rotated);
+    expect((await token(clientId, rotated)).status).toBe(200);
 
     await page.goto(`${kg.issuer}/console/keypairs/${clientId}`);
     const usage = (await page.getByRole('region', { name: 'Usage' }).textContent())!;
-    expect(usage).toMatch(/Last 24 hours\s*3 issued, 2 refused/);
+    expect(usage).toMatch(/Last 24 hours\s*5 issued, 2 refused/);
     expect(usage).toContain('keypair_disabled');
     await check(page, '06-keypair-usage');
 
@@ -174,7 +196,8 @@ describe('admin console in Chromium', () => {
     expect(await deleteButton.isDisabled()).toBe(true);
     await page.getByLabel("Type the keypair's name to confirm").fill('billing sync');
     await deleteButton.click();
-    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Keypair billing sync deleted');
+    await expect.poll(() => page.getByRole('status').first().textContent()).toBe(`Keypair ${clientId} is deleted; its history stays.`);
+    expect(page.url()).toBe(`${kg.issuer}/console/environments/${tenant.environmentId}?deleted=${clientId}`);
     expect((await token(clientId, rotated)).status).toBe(401);
 
     // A phone: nothing wider than the screen.
