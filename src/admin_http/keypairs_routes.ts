@@ -3,10 +3,10 @@ import type { Context } from 'koa';
 import { canManageKeypairsOf } from '../access/policy.js';
 import type { AuditEventView, AuditHistory } from '../audit/query.js';
 import type { KeypairService } from '../keypairs/service.js';
-import { MAX_GRACE_PERIOD_SECONDS, type CreateKeypairInput, type UpdateKeypairInput } from '../keypairs/service.js';
+import { MAX_GRACE_PERIOD_SECONDS, type CreateKeypairInput, type GrantInput, type UpdateKeypairInput } from '../keypairs/service.js';
 import type { Keypair } from '../keypairs/store.js';
 import type { Clock } from '../shared/clock.js';
-import { KeygateError, validationFailed } from '../shared/errors.js';
+import { KeygateError, validationFailed, type FieldError } from '../shared/errors.js';
 import type { TenancyService } from '../tenancy/service.js';
 import type { UsageReport } from '../usage/report.js';
 import { canonicalIpEntry, MAX_ALLOWED_IPS } from '../keypairs/ip_allowlist.js';
@@ -35,7 +35,49 @@ const ipEntry: Parser<string> = (value) => {
 
 const name = string({ min: 1, max: 100, trim: true });
 const comment = string({ max: 1000 });
-const scopes = array(scopeName, { max: 100, unique: true });
+/** Most scopes one grant (or the shorthand) holds: 100, as keypair_grants allows. */
+const MAX_SCOPES = 100;
+/** Most grants one keypair holds: 100. */
+export const MAX_GRANTS = 100;
+const scopes = array(scopeName, { max: MAX_SCOPES, unique: true });
+
+/**
+ * `grants` as the client sent it, checked for shape with every bad field named
+ * (`grants[1].scopes[0]`); whether the resource servers and scopes exist is the
+ * service's check.
+ */
+function parseGrants(value: unknown): { grants: GrantInput[] | undefined; errors: FieldError[] } {
+  if (value === undefined) return { grants: undefined, errors: [] };
+  if (!Array.isArray(value)) return { grants: undefined, errors: [{ field: 'grants', message: 'must be an array of {"resourceServer", "scopes"}' }] };
+  if (value.length > MAX_GRANTS) return { grants: undefined, errors: [{ field: 'grants', message: `must have at most ${MAX_GRANTS} items` }] };
+  const errors: FieldError[] = [];
+  const grants: GrantInput[] = [];
+  for (const [index, item] of value.entries()) {
+    const at = `grants[${index}]`;
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      errors.push({ field: at, message: 'must be {"resourceServer", "scopes"}' });
+      continue;
+    }
+    const { resourceServer, scopes: names, ...rest } = item as Record<string, unknown>;
+    for (const field of Object.keys(rest)) errors.push({ field: `${at}.${field}`, message: 'is not a known field' });
+    const server = string({ min: 1, max: 500 })(resourceServer);
+    if (!server.ok) errors.push({ field: `${at}.resourceServer`, message: resourceServer === undefined ? 'is required' : server.message });
+    if (!Array.isArray(names)) {
+      errors.push({ field: `${at}.scopes`, message: names === undefined ? 'is required' : 'must be an array' });
+      continue;
+    }
+    if (names.length > MAX_SCOPES) errors.push({ field: `${at}.scopes`, message: `must have at most ${MAX_SCOPES} items` });
+    const seen = new Set<string>();
+    for (const [scopeIndex, name] of names.entries()) {
+      const parsed = scopeName(name);
+      if (!parsed.ok) errors.push({ field: `${at}.scopes[${scopeIndex}]`, message: parsed.message });
+      else if (seen.has(parsed.value)) errors.push({ field: `${at}.scopes[${scopeIndex}]`, message: 'repeats an earlier scope' });
+      else seen.add(parsed.value);
+    }
+    if (server.ok) grants.push({ resourceServer: server.value, scopes: [...seen] });
+  }
+  return { grants: errors.length === 0 ? grants : undefined, errors };
+}
 
 /** The guards a keypair may set on create and PATCH; null means the server default. */
 const GUARDS_SHAPE = {
@@ -43,7 +85,7 @@ const GUARDS_SHAPE = {
   allowedIps: optional(array(ipEntry, { max: MAX_ALLOWED_IPS, unique: true })),
   autoDisable: optional(nullable(boolean)),
 };
-const CREATE_SHAPE = { name, comment: optional(comment), scopes, expiresAt: optional(nullable(dateTime)), expiresIn: optional(expiresIn), ...GUARDS_SHAPE };
+const CREATE_SHAPE = { name, comment: optional(comment), scopes: optional(scopes), expiresAt: optional(nullable(dateTime)), expiresIn: optional(expiresIn), ...GUARDS_SHAPE };
 const PATCH_SHAPE = { name: optional(name), comment: optional(comment), scopes: optional(scopes), ...GUARDS_SHAPE, enabled: optional(boolean), disabledReason: optional(string({ max: 500 })) };
 const LIST_SHAPE = { limit: optional(query.integer(1, MAX_PAGE_SIZE)), cursor: optional(query.string(500)), enabled: optional(query.boolean), q: optional(query.string(100)) };
 const EVENTS_SHAPE = {
@@ -72,25 +114,33 @@ export function eventsPage(ctx: Context, events: AuditEventView[], limit: number
   ctx.body = { data: events.map(eventView), nextCursor: events.length === limit && last ? encodeCursor([String(last.seq)]) : null };
 }
 
-/** Parses against `shape`; a failure also lists unknown scopes, so one answer names every bad field. */
-function parseWithScopes<S extends Record<string, Parser<unknown>>>(keypairs: KeypairService, input: Record<string, unknown>, shape: S) {
+/**
+ * Parses against `shape` plus `grants`; the answer also lists scopes and resource
+ * servers the catalogue does not have for `accountId`, so one answer names every bad field.
+ */
+function parseWithGrants<S extends Record<string, Parser<unknown>>>(keypairs: KeypairService, input: Record<string, unknown>, shape: S, accountId: string) {
+  const { grants: rawGrants, ...rest } = input;
+  const grants = parseGrants(rawGrants);
+  let body: ReturnType<typeof parseObject<S>> | undefined;
+  let errors: FieldError[] = [];
   try {
-    return parseObject(input, shape);
+    body = parseObject(rest, shape);
   } catch (error) {
-    const scopes = input.scopes;
-    if (error instanceof KeygateError && Array.isArray(scopes) && scopes.every((scope) => typeof scope === 'string')) {
-      const fieldErrors = error.details.errors ?? [];
-      if (!fieldErrors.some((fieldError) => fieldError.field === 'scopes')) {
-        throw validationFailed([...fieldErrors, ...keypairs.checkScopes(scopes as string[])]);
-      }
-    }
-    throw error;
+    if (!(error instanceof KeygateError && error.code === 'validation_failed')) throw error;
+    errors = [...(error.details.errors ?? [])];
   }
+  errors.push(...grants.errors);
+  const shorthand = optional(scopes)(input.scopes);
+  if ((rawGrants === undefined || grants.grants !== undefined) && shorthand.ok) {
+    errors.push(...keypairs.checkGrants(accountId, { scopes: shorthand.value, grants: grants.grants }));
+  }
+  if (errors.length > 0 || body === undefined) throw validationFailed(errors);
+  return { ...body, grants: grants.grants };
 }
 
 /** A create body, checked as the admin API checks it (the console's form arrives here too). */
-export function parseKeypairCreate(keypairs: KeypairService, input: Record<string, unknown>, now: Date): Omit<CreateKeypairInput, 'owner'> {
-  const body = parseWithScopes(keypairs, input, CREATE_SHAPE);
+export function parseKeypairCreate(keypairs: KeypairService, input: Record<string, unknown>, now: Date, accountId: string): Omit<CreateKeypairInput, 'owner'> {
+  const body = parseWithGrants(keypairs, input, CREATE_SHAPE, accountId);
   if (body.expiresAt !== undefined && body.expiresIn !== undefined) {
     throw validationFailed([{ field: 'expiresIn', message: 'give expiresAt or expiresIn, not both' }]);
   }
@@ -99,6 +149,7 @@ export function parseKeypairCreate(keypairs: KeypairService, input: Record<strin
     name: body.name,
     comment: body.comment,
     scopes: body.scopes,
+    grants: body.grants,
     expiresAt,
     rateLimitPerMinute: body.rateLimitPerMinute,
     allowedIps: body.allowedIps,
@@ -107,8 +158,8 @@ export function parseKeypairCreate(keypairs: KeypairService, input: Record<strin
 }
 
 /** A PATCH body, checked as the admin API checks it. */
-export function parseKeypairPatch(keypairs: KeypairService, input: Record<string, unknown>): UpdateKeypairInput {
-  const body = parseWithScopes(keypairs, input, PATCH_SHAPE);
+export function parseKeypairPatch(keypairs: KeypairService, input: Record<string, unknown>, accountId: string): UpdateKeypairInput {
+  const body = parseWithGrants(keypairs, input, PATCH_SHAPE, accountId);
   if (body.disabledReason !== undefined && body.enabled !== false) {
     throw validationFailed([{ field: 'disabledReason', message: 'goes with "enabled": false' }]);
   }
@@ -135,9 +186,9 @@ export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: Tenancy
     ctx.body = { data: page.map(keypairView), nextCursor: page.length === limit && last ? encodeCursor([last.createdAt.toISOString(), last.clientId]) : null };
   }
 
-  async function createFor(ctx: Context, owner: { accountId: string } | { environmentId: string }) {
-    const input = parseKeypairCreate(keypairs, await readJsonBody(ctx), deps.clock.now());
-    const created = await keypairs.createKeypair(actorFor(ctx), { owner, ...input });
+  async function createFor(ctx: Context, owner: { accountId: string; environmentId?: string }) {
+    const input = parseKeypairCreate(keypairs, await readJsonBody(ctx), deps.clock.now(), owner.accountId);
+    const created = await keypairs.createKeypair(actorFor(ctx), { owner: owner.environmentId === undefined ? { accountId: owner.accountId } : { environmentId: owner.environmentId }, ...input });
     ctx.status = 201;
     ctx.set('Location', `/admin/v1/keypairs/${created.keypair.clientId}`);
     ctx.set('Cache-Control', 'no-store');
@@ -164,7 +215,7 @@ export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: Tenancy
   router.get('/accounts/:accountId/keypairs', async (ctx) => listFor(ctx, { ...(await accountOwner(ctx)), environmentId: null }));
   router.post('/accounts/:accountId/keypairs', async (ctx) => createFor(ctx, await accountOwner(ctx)));
   router.get('/environments/:environmentId/keypairs', async (ctx) => listFor(ctx, await environmentOwner(ctx)));
-  router.post('/environments/:environmentId/keypairs', async (ctx) => createFor(ctx, { environmentId: (await environmentOwner(ctx)).environmentId }));
+  router.post('/environments/:environmentId/keypairs', async (ctx) => createFor(ctx, await environmentOwner(ctx)));
 
   router.get('/keypairs/:clientId', async (ctx) => {
     const keypair = await reachableKeypair(ctx);
@@ -175,7 +226,7 @@ export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: Tenancy
   router.patch('/keypairs/:clientId', async (ctx) => {
     const keypair = await reachableKeypair(ctx);
     const version = expectedVersion(ctx);
-    const updated = await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, await readJsonBody(ctx)), version);
+    const updated = await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, await readJsonBody(ctx), keypair.accountId), version);
     setVersionTag(ctx, updated.version);
     ctx.body = keypairView(updated);
   });

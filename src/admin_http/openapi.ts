@@ -100,11 +100,27 @@ const MAX_EXPIRES_IN_SECONDS = 10 * 365 * 86_400;
 const MIN_ACCESS_TOKEN_TTL = 60;
 const MAX_ACCESS_TOKEN_TTL = 86_400;
 
+/** One grant: scopes of one resource server's catalogue. */
+const grantSchema = (scopesDescription: string): Schema => ({
+  type: 'object',
+  properties: {
+    resourceServer: { type: 'string', maxLength: 500, description: 'The resource server\'s `identifier` (the tokens\' `aud`).' },
+    scopes: { type: 'array', items: scopeToken, minItems: 1, maxItems: 100, uniqueItems: true, description: scopesDescription },
+  },
+  required: ['resourceServer', 'scopes'],
+  additionalProperties: false,
+});
+
 const KEYPAIR_PROPERTIES: Record<string, Schema> = {
   clientId: idOf('kp', 'The OAuth `client_id`.'),
   name: { type: 'string' },
   comment: { type: 'string', description: 'Empty when none was given.' },
-  scopes: { type: 'array', items: scopeToken, uniqueItems: true },
+  scopes: { type: 'array', items: scopeToken, uniqueItems: true, description: 'The scopes granted at the default resource server (the grant there, as a shorthand); empty when none.' },
+  grants: {
+    type: 'array',
+    items: grantSchema('Scope names granted there.'),
+    description: 'Every grant, one per resource server, ordered by identifier. A token for a resource server carries only scopes granted there.',
+  },
   enabled: { type: 'boolean' },
   disabledReason: { type: ['string', 'null'], description: 'Given with the disable; null while enabled or when none was given.' },
   disabledAt: nullableTimestamp,
@@ -204,6 +220,11 @@ const SCHEMAS: Record<string, Schema> = {
     scopes: { type: 'array', items: schemaRef('ScopeDefinition') },
     accessTokenTtl: { type: 'integer', minimum: MIN_ACCESS_TOKEN_TTL, maximum: MAX_ACCESS_TOKEN_TTL, description: 'Token lifetime in seconds.' },
     isDefault: { type: 'boolean', description: 'Used when a token request names no `resource`; exactly one is.' },
+    availableTo: {
+      type: ['array', 'null'],
+      items: idOf('acc', 'An account id.'),
+      description: 'Accounts whose keypairs may hold grants here; null: every account. Admins of other accounts do not see it.',
+    },
   }),
   ResourceServerList: list('ResourceServer', 'Every resource server; one page (`nextCursor` is null).'),
   AuditEvent: record(
@@ -306,7 +327,13 @@ const SCHEMAS: Record<string, Schema> = {
     {
       name: entityName,
       comment: { type: 'string', maxLength: 1000 },
-      scopes: { type: 'array', items: scopeToken, maxItems: 100, uniqueItems: true, description: 'Each defined by some resource server.' },
+      scopes: { type: 'array', items: scopeToken, maxItems: 100, uniqueItems: true, description: 'Shorthand for the grant at the default resource server: each defined by it. Absent with `grants` absent: no grants.' },
+      grants: {
+        type: 'array',
+        items: grantSchema('Each defined by that resource server; a grant names at least one.'),
+        maxItems: 100,
+        description: 'One per resource server, each available to the keypair\'s account (else 400 naming `grants[i].resourceServer`; bad scopes are named `grants[i].scopes[j]`). With `scopes` too, `grants` must not name the default resource server (400 naming `scopes`).',
+      },
       expiresAt: { ...nullableTimestamp, description: 'In the future, and at most 9999-12-31T23:59:59Z. Null or absent (with no `expiresIn`): never expires.' },
       expiresIn: {
         description: `A preset or a number of seconds from 60 to ${MAX_EXPIRES_IN_SECONDS}, counted from now.`,
@@ -318,14 +345,20 @@ const SCHEMAS: Record<string, Schema> = {
       },
       ...GUARD_INPUTS,
     },
-    ['name', 'scopes'],
+    ['name'],
     { dependentSchemas: { expiresIn: { properties: { expiresAt: false } } }, description: '`expiresAt` or `expiresIn`, not both.' },
   ),
   KeypairUpdate: input(
     {
       name: entityName,
       comment: { type: 'string', maxLength: 1000 },
-      scopes: { type: 'array', items: scopeToken, maxItems: 100, uniqueItems: true, description: 'Replaces the scopes; each defined by some resource server.' },
+      scopes: { type: 'array', items: scopeToken, maxItems: 100, uniqueItems: true, description: 'Replaces the grant at the default resource server alone (empty: removes it); the other grants stay.' },
+      grants: {
+        type: 'array',
+        items: grantSchema('Each defined by that resource server; a grant names at least one.'),
+        maxItems: 100,
+        description: 'One per resource server, each available to the keypair\'s account (else 400 naming `grants[i].resourceServer`; bad scopes are named `grants[i].scopes[j]`). Replaces every grant. Taking a scope away revokes the tokens issued so far: each live secret gets a fresh status-list index.',
+      },
       ...GUARD_INPUTS,
       enabled: { type: 'boolean', description: 'false disables (tokens are refused from the next request on); true re-enables, within MAX_ACTIVE_KEYPAIRS.' },
       disabledReason: { type: 'string', maxLength: 500, description: 'Only with `"enabled": false`.' },
@@ -363,6 +396,13 @@ const SCHEMAS: Record<string, Schema> = {
       scopes: { type: 'array', items: schemaRef('ScopeDefinitionInput'), maxItems: 200, description: 'The catalogue; each name at most once.' },
       accessTokenTtl: { type: 'integer', minimum: MIN_ACCESS_TOKEN_TTL, maximum: MAX_ACCESS_TOKEN_TTL, default: 300, description: 'Seconds.' },
       isDefault: { type: 'boolean', default: false, description: 'true makes it the default in place of the current one.' },
+      availableTo: {
+        type: ['array', 'null'],
+        items: { type: 'string', maxLength: 100 },
+        maxItems: 1000,
+        uniqueItems: true,
+        description: 'Account ids (each must exist: 400 naming `availableTo[i]`); null or absent: every account.',
+      },
     },
     ['identifier', 'name', 'scopes'],
   ),
@@ -372,6 +412,13 @@ const SCHEMAS: Record<string, Schema> = {
       scopes: { type: 'array', items: schemaRef('ScopeDefinitionInput'), maxItems: 200, description: 'Replaces the catalogue; each name at most once.' },
       accessTokenTtl: { type: 'integer', minimum: MIN_ACCESS_TOKEN_TTL, maximum: MAX_ACCESS_TOKEN_TTL, description: 'Seconds.' },
       isDefault: { type: 'boolean', description: 'true makes it the default; false on the default is a 409 (make another the default instead).' },
+      availableTo: {
+        type: ['array', 'null'],
+        items: { type: 'string', maxLength: 100 },
+        maxItems: 1000,
+        uniqueItems: true,
+        description: 'Account ids, or null for every account. Limiting it removes the grants here of keypairs of other accounts and revokes their tokens (fresh status-list index).',
+      },
     },
     [],
   ),
@@ -715,8 +762,8 @@ function paths(): Record<string, Record<string, unknown>> {
         id: 'listResourceServers',
         tag: 'Resource servers',
         summary: 'The resource servers and their scope catalogues',
-        description: 'Every admin may read them: keypair scopes are chosen from them.',
-        responses: { 200: ok('Every resource server.', schemaRef('ResourceServerList')), ...failures(401) },
+        description: 'Operators see every one; other admins those available to an account they administer (what their keypairs may be granted).',
+        responses: { 200: ok('The resource servers visible to the caller.', schemaRef('ResourceServerList')), ...failures(401) },
       }),
       post: operation({
         id: 'createResourceServer',
@@ -733,7 +780,7 @@ function paths(): Record<string, Record<string, unknown>> {
         id: 'getResourceServer',
         tag: 'Resource servers',
         summary: 'One resource server',
-        description: 'Every admin may read it.',
+        description: 'Every admin may read one available to an account it administers; any other is a 404.',
         responses: { 200: ok('The resource server.', schemaRef('ResourceServer')), ...failures(401, 404) },
       }),
       patch: operation({

@@ -1,10 +1,11 @@
 import Router from '@koa/router';
 import { isOperator } from '../access/policy.js';
+import type { Principal } from '../access/principal.js';
 import type { ResourceServerService } from '../resource_servers/service.js';
 import type { ScopeDefinition } from '../resource_servers/store.js';
 import { readJsonBody } from './body.js';
 import { actorFor, principalOf, requireAllowed } from './context.js';
-import { array, boolean, integer, optional, parseObject, scopeName, string, type Parser } from './schema.js';
+import { array, boolean, integer, nullable, optional, parseObject, scopeName, string, type Parser } from './schema.js';
 import { resourceServerView } from './views.js';
 
 const scopeDefinition: Parser<ScopeDefinition> = (value) => {
@@ -32,24 +33,35 @@ const scopes: Parser<ScopeDefinition[]> = (value) => {
   return parsed;
 };
 
+/** Most accounts one resource server names in availableTo: 1000. */
+const MAX_AVAILABLE_TO = 1000;
+/** Account ids a resource server is limited to; null: every account. */
+const availableTo = nullable(array(string({ min: 1, max: 100 }), { max: MAX_AVAILABLE_TO, unique: true }));
+
+/** The accounts a caller administers in (undefined for an operator, who sees every resource server). */
+export function accountsOf(principal: Principal): ReadonlySet<string> | undefined {
+  if (principal.isOperator) return undefined;
+  return new Set([...principal.accountAdminOf, ...principal.environmentAdminOf.values()]);
+}
+
 /** Token lifetime, 60 s to 1 day (the cap that `keys retire` relies on). */
 const accessTokenTtl = integer(60, 86_400);
 
 /** A create body, checked as the admin API checks it (the console's form arrives here too). */
 export function parseResourceServerCreate(input: Record<string, unknown>) {
-  return parseObject(input, { identifier, name: string({ min: 1, max: 100, trim: true }), scopes, accessTokenTtl: optional(accessTokenTtl), isDefault: optional(boolean) });
+  return parseObject(input, { identifier, name: string({ min: 1, max: 100, trim: true }), scopes, accessTokenTtl: optional(accessTokenTtl), isDefault: optional(boolean), availableTo: optional(availableTo) });
 }
 
 export function resourceServerRoutes(deps: { resourceServers: ResourceServerService }): Router {
   const router = new Router();
 
-  // Every admin reads the catalogue: it is what keypair scopes are chosen from.
+  // Every admin reads the catalogue it may grant from: servers available to an account it administers.
   router.get('/resource-servers', (ctx) => {
-    ctx.body = { data: deps.resourceServers.list().map(resourceServerView), nextCursor: null };
+    ctx.body = { data: deps.resourceServers.list(accountsOf(principalOf(ctx))).map(resourceServerView), nextCursor: null };
   });
 
   router.get('/resource-servers/:id', (ctx) => {
-    ctx.body = resourceServerView(deps.resourceServers.get(ctx.params.id!));
+    ctx.body = resourceServerView(deps.resourceServers.get(ctx.params.id!, accountsOf(principalOf(ctx))));
   });
 
   router.post('/resource-servers', async (ctx) => {
@@ -69,6 +81,7 @@ export function resourceServerRoutes(deps: { resourceServers: ResourceServerServ
       scopes: optional(scopes),
       accessTokenTtl: optional(accessTokenTtl),
       isDefault: optional(boolean),
+      availableTo: optional(availableTo),
     });
     ctx.body = resourceServerView(await deps.resourceServers.update(actorFor(ctx), ctx.params.id!, body));
   });

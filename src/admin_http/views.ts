@@ -16,6 +16,7 @@ export function keypairView(keypair: Keypair) {
     name: keypair.name,
     comment: keypair.comment,
     scopes: keypair.scopes,
+    grants: keypair.grants.map((grant) => ({ resourceServer: grant.resourceServer, scopes: grant.scopes })),
     enabled: keypair.enabled,
     disabledReason: keypair.disabledReason,
     disabledAt: iso(keypair.disabledAt),
@@ -78,6 +79,7 @@ export const resourceServerView = (server: ResourceServer) => ({
   scopes: server.scopes,
   accessTokenTtl: server.accessTokenTtl,
   isDefault: server.isDefault,
+  availableTo: server.availableTo,
 });
 
 export const eventView = ({ seq: _seq, ...event }: AuditEventView) => ({ ...event, at: event.at.toISOString() });

@@ -9,6 +9,8 @@ export interface AdminValues {
   name?: string | undefined;
   comment?: string | undefined;
   scopes?: string | undefined;
+  /** `--grant URI=scope,scope`, repeatable. */
+  grant?: string[] | undefined;
   expires?: string | undefined;
   environment?: string | undefined;
   account?: string | undefined;
@@ -33,6 +35,7 @@ interface Keypair {
   name: string;
   comment: string;
   scopes: string[];
+  grants: Array<{ resourceServer: string; scopes: string[] }>;
   enabled: boolean;
   disabledReason: string | null;
   secretHint: string | null;
@@ -112,12 +115,32 @@ function pageQuery(values: AdminValues, extra: Record<string, string | undefined
 
 const more = (page: Page<unknown>) => (page.nextCursor ? `more: --cursor ${page.nextCursor}\n` : '');
 
+/** Grants as `--grant` takes them: `URI=scope,scope`, space-separated. */
+function grantsText(keypair: Keypair): string {
+  return keypair.grants.map((grant) => `${grant.resourceServer}=${grant.scopes.join(',')}`).join(' ');
+}
+
+/**
+ * `--grant URI=scope,scope` values as the API's grants. The scopes follow the last
+ * `=`, so an identifier may hold one (a scope token may too, but none that Keygate
+ * ships does).
+ */
+function parseGrantOptions(values: readonly string[] | undefined): Array<{ resourceServer: string; scopes: string[] }> | undefined {
+  if (values === undefined || values.length === 0) return undefined;
+  return values.map((value) => {
+    const at = value.lastIndexOf('=');
+    const scopes = value.slice(at + 1).split(',').filter((scope) => scope !== '');
+    if (at <= 0 || scopes.length === 0) throw new CliError(`--grant takes RESOURCE_SERVER=scope[,scope...], such as https://payments.example=read,refund (got "${value}")`);
+    return { resourceServer: value.slice(0, at), scopes };
+  });
+}
+
 function keypairRow(keypair: Keypair): Record<string, string> {
   return {
     CLIENT_ID: keypair.clientId,
     NAME: keypair.name,
     STATE: keypair.enabled ? 'enabled' : 'disabled',
-    SCOPES: keypair.scopes.join(' '),
+    GRANTS: grantsText(keypair),
     SECRET: keypair.secretHint ?? '',
     LAST_USED: keypair.lastUsedAt ?? 'never',
     EXPIRES: keypair.expiresAt ?? 'never',
@@ -143,7 +166,7 @@ function showKeypair(keypair: Keypair): string {
     ['name', keypair.name],
     ['comment', keypair.comment],
     ['state', keypair.enabled ? 'enabled' : `disabled${keypair.disabledReason ? ` (${keypair.disabledReason})` : ''}`],
-    ['scopes', keypair.scopes],
+    ['grants', grantsText(keypair) || 'none'],
     ['secret', keypair.secretHint],
     ['last used', keypair.lastUsedAt ?? 'never'],
     ['expires', keypair.expiresAt ?? 'never'],
@@ -240,7 +263,9 @@ async function owner(client: AdminClient, values: AdminValues): Promise<string> 
 async function keypairs(client: AdminClient, action: string | undefined, id: string | undefined, values: AdminValues): Promise<unknown> {
   switch (action) {
     case 'create': {
-      const body = { name: requireValue(values.name, '--name'), scopes: words(values.scopes) ?? [], ...(values.comment !== undefined && { comment: values.comment }), ...expiry(values.expires), ...guards(values) };
+      const grants = parseGrantOptions(values.grant);
+      const scopes = words(values.scopes) ?? (grants ? undefined : []);
+      const body = { name: requireValue(values.name, '--name'), ...(scopes && { scopes }), ...(grants && { grants }), ...(values.comment !== undefined && { comment: values.comment }), ...expiry(values.expires), ...guards(values) };
       const created = await client.call<Keypair>('POST', `${await owner(client, values)}/keypairs`, body);
       return values.json ? created : showSecret(client, created, 'Created');
     }
@@ -264,9 +289,10 @@ async function keypairs(client: AdminClient, action: string | undefined, id: str
         ...(values.name !== undefined && { name: values.name }),
         ...(values.comment !== undefined && { comment: values.comment }),
         ...(values.scopes !== undefined && { scopes: words(values.scopes) }),
+        ...(values.grant !== undefined && { grants: parseGrantOptions(values.grant) }),
         ...guards(values),
       };
-      if (Object.keys(body).length === 0) throw new CliError('update takes --name, --comment, --scopes, --rate-limit, --allowed-ips or --auto-disable');
+      if (Object.keys(body).length === 0) throw new CliError('update takes --name, --comment, --scopes, --grant, --rate-limit, --allowed-ips or --auto-disable');
       const keypair = await client.call<Keypair>('PATCH', `/keypairs/${requireId(id, 'keypair')}`, body);
       return values.json ? keypair : showKeypair(keypair);
     }

@@ -37,7 +37,7 @@ Usage:
                                          print a one-time sign-in link to the admin console (valid 10 minutes)
 
 Admin commands (call the running server's admin API; add --json for scripts):
-  keygate keypairs create --name N [--scopes "read write"] [--comment C]
+  keygate keypairs create --name N [--scopes "read write"] [--grant URI=scope,scope ...] [--comment C]
                           [--expires 1d|7d|30d|90d|SECONDS|2027-01-31|2027-01-31T12:00:00Z]
                           [--environment ID | --account ID]   (default: your only environment)
                           [--rate-limit 60-1000|default] [--allowed-ips "203.0.113.0/24 2001:db8::/32"]
@@ -45,7 +45,9 @@ Admin commands (call the running server's admin API; add --json for scripts):
   keygate keypairs list [--environment ID | --account ID] [--enabled true|false] [--q TEXT] [--limit N] [--cursor C]
   keygate keypairs show|delete ID               keygate keypairs events ID [--limit N] [--cursor C]
   keygate keypairs disable ID [--reason R]      keygate keypairs enable ID
-  keygate keypairs update ID [--name N] [--comment C] [--scopes S] [--rate-limit ...] [--allowed-ips ...] [--auto-disable ...]
+  keygate keypairs update ID [--name N] [--comment C] [--scopes S] [--grant URI=scope,scope ...] [--rate-limit ...] [--allowed-ips ...] [--auto-disable ...]
+                          --scopes: the default resource server's grant; --grant: one per resource server
+                          (update: --grant replaces every grant, --scopes alone only the default server's)
   keygate keypairs usage ID                     totals, refusals by reason, where from, the last 20 requests
   keygate keypairs rotate ID [--grace SECONDS]  (default 0: the old secret dies at once)
   keygate accounts list|create --name N|show ID|close ID
@@ -234,6 +236,7 @@ async function main(argv: string[]): Promise<void> {
       name: { type: 'string' },
       comment: { type: 'string' },
       scopes: { type: 'string' },
+      grant: { type: 'string', multiple: true },
       expires: { type: 'string' },
       environment: { type: 'string' },
       account: { type: 'string' },

@@ -1,6 +1,6 @@
 import type { Principal } from '../access/principal.js';
 import type { AuditEventView } from '../audit/query.js';
-import type { Keypair } from '../keypairs/store.js';
+import type { Grant, Keypair } from '../keypairs/store.js';
 import type { ResourceServer } from '../resource_servers/store.js';
 import type { Account, Environment } from '../tenancy/service.js';
 import type { UsageSummary } from '../usage/report.js';
@@ -98,13 +98,13 @@ export function keypairTable(keypairs: readonly Keypair[], creators: ReadonlyMap
   if (keypairs.length === 0) return html`<p>No keypairs here yet.</p>`;
   return html`<table>
     <caption class="visually-hidden">${caption}</caption>
-    <thead><tr><th scope="col">Name</th><th scope="col">Comment</th><th scope="col">Secret</th><th scope="col">Scopes</th><th scope="col">State</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Created by</th></tr></thead>
+    <thead><tr><th scope="col">Name</th><th scope="col">Comment</th><th scope="col">Secret</th><th scope="col">Grants</th><th scope="col">State</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Created by</th></tr></thead>
     <tbody>${keypairs.map(
       (keypair) => html`<tr>
         <td><a href="/console/keypairs/${keypair.clientId}">${keypair.name}</a><br><code>${keypair.clientId}</code></td>
         <td>${keypair.comment}</td>
         <td><code>${keypair.secretHint ?? ''}</code></td>
-        <td>${keypair.scopes.join(' ')}</td>
+        <td>${grantList(keypair.grants)}</td>
         <td>${keypairState(keypair, now)}</td>
         <td>${when(keypair.lastUsedAt)}</td>
         <td>${when(keypair.expiresAt)}</td>
@@ -114,18 +114,41 @@ export function keypairTable(keypairs: readonly Keypair[], creators: ReadonlyMap
   </table>`;
 }
 
-/** Checkboxes of every scope, grouped by resource server, with their descriptions. */
-export function scopeChoices(servers: readonly ResourceServer[], checked: ReadonlySet<string>, idPrefix: string): Html {
+/**
+ * Checkboxes of every scope, grouped by resource server, with their descriptions.
+ * Each box is a `grant` field "<scope> <identifier>" (a scope holds no space), and
+ * `checked` holds those values.
+ */
+export function grantChoices(servers: readonly ResourceServer[], checked: ReadonlySet<string>, idPrefix: string): Html {
   return html`${servers.map(
     (server) => html`<fieldset><legend>${server.name} <span class="hint">(${server.identifier})</span></legend>
       ${server.scopes.length === 0 ? html`<p class="hint">No scopes defined.</p>` : ''}
       ${server.scopes.map((scope) => {
         const id = `${idPrefix}-${server.id}-${scope.name}`;
-        return html`<div class="choice"><input type="checkbox" id="${id}" name="scopes" value="${scope.name}"${checked.has(scope.name) ? html` checked` : ''}>
+        const value = `${scope.name} ${server.identifier}`;
+        return html`<div class="choice"><input type="checkbox" id="${id}" name="grant" value="${value}"${checked.has(value) ? html` checked` : ''}>
           <label for="${id}" class="choice-label"><code>${scope.name}</code>${scope.description ? html` <span class="hint">${scope.description}</span>` : ''}</label></div>`;
       })}
     </fieldset>`,
   )}`;
+}
+
+/** The grant checkboxes of a form as the admin API's `grants`, one per resource server, in the order first seen. */
+export function grantsOfForm(form: URLSearchParams): Array<{ resourceServer: string; scopes: string[] }> {
+  const grants = new Map<string, string[]>();
+  for (const value of form.getAll('grant')) {
+    const space = value.indexOf(' ');
+    if (space <= 0) continue;
+    const [scope, resourceServer] = [value.slice(0, space), value.slice(space + 1)];
+    grants.set(resourceServer, [...(grants.get(resourceServer) ?? []), scope]);
+  }
+  return [...grants].map(([resourceServer, scopes]) => ({ resourceServer, scopes }));
+}
+
+/** A keypair's grants, one line per resource server. */
+export function grantList(grants: readonly Grant[]): Html {
+  if (grants.length === 0) return html`none`;
+  return html`<ul class="grants">${grants.map((grant) => html`<li><code>${grant.resourceServer}</code>: ${grant.scopes.join(' ')}</li>`)}</ul>`;
 }
 
 /** The secret, once, with a copy button, the curl that uses it and the warning. */

@@ -21,7 +21,7 @@ import type { TenancyService } from '../tenancy/service.js';
 import type { UsageReport } from '../usage/report.js';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.js';
 import { html, type Html } from './html.js';
-import { csrfField, errorList, eventTable, keypairState, keypairTable, layout, scopeChoices, secretPanel, usageSection, when, type NavAccount, type PageFrame } from './pages.js';
+import { csrfField, errorList, eventTable, grantChoices, grantList, grantsOfForm, keypairState, keypairTable, layout, secretPanel, usageSection, when, type NavAccount, type PageFrame } from './pages.js';
 import { SecretViews } from './secret_view.js';
 import { csrfMatches, type ConsoleSession, type ConsoleSignIn } from './sign_in.js';
 
@@ -217,10 +217,10 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
     return creators;
   }
 
-  function createForm(frame: PageFrame, owner: { base: string }, values: URLSearchParams | undefined, errors: readonly FieldError[]): Html {
+  function createForm(frame: PageFrame, owner: { accountId: string; base: string }, values: URLSearchParams | undefined, errors: readonly FieldError[]): Html {
     const value = (name: string, fallback = '') => values?.get(name) ?? fallback;
     const expiry = value('expiry', 'never');
-    const checked = new Set(values?.getAll('scopes') ?? []);
+    const checked = new Set(values?.getAll('grant') ?? []);
     return html`${errorList(errors)}
       <form method="post" action="${owner.base}/keypairs/new" class="card" aria-describedby="${errors.length > 0 ? 'form-errors' : ''}">
         ${csrfField(frame)}
@@ -231,8 +231,8 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
           ${EXPIRY_CHOICES.map(([choice, label]) => html`<div class="choice"><input type="radio" id="expiry-${choice}" name="expiry" value="${choice}"${expiry === choice ? html` checked` : ''}><label class="choice-label" for="expiry-${choice}">${label}</label></div>`)}
           <label for="expiry-date">Date <span class="hint">(with "On a date": the keypair stops working at the end of that day, UTC)</span></label><input type="date" id="expiry-date" name="expiryDate" value="${value('expiryDate')}">
         </fieldset>
-        <h2>Scopes</h2>
-        ${scopeChoices(deps.catalog.all(), checked, 'scope')}
+        <h2>Grants</h2>
+        ${grantChoices(deps.resourceServers.list(new Set([owner.accountId])), checked, 'grant')}
         <h2>Guards</h2>
         <label for="rate-limit">Rate limit, token requests per minute <span class="hint">(60 to 1000; empty: the server default)</span></label><input type="number" id="rate-limit" name="rateLimitPerMinute" min="60" max="1000" value="${value('rateLimitPerMinute')}">
         <label for="allowed-ips">Allowed IP addresses <span class="hint">(one address or CIDR range per line, such as 203.0.113.0/24; empty: anywhere)</span></label><textarea id="allowed-ips" name="allowedIps">${value('allowedIps')}</textarea>
@@ -250,7 +250,7 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
     return {
       name: form.get('name') ?? '',
       comment: form.get('comment') ?? '',
-      scopes: form.getAll('scopes'),
+      grants: grantsOfForm(form),
       ...(['1d', '7d', '30d', '90d'].includes(expiry) && { expiresIn: expiry }),
       ...(expiry === 'custom' && { expiresAt: /^\d{4}-\d{2}-\d{2}$/.test(date) ? `${date}T23:59:59Z` : date || 'a date' }),
       ...guardFields(form),
@@ -268,7 +268,7 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
     const frame = await frameOf(ctx);
     const form = formOf(ctx);
     try {
-      const input = parseKeypairCreate(keypairs, createBody(form), clock.now());
+      const input = parseKeypairCreate(keypairs, createBody(form), clock.now(), owner.accountId);
       const created = await keypairs.createKeypair(actorFor(ctx), { owner: owner.environmentId === null ? { accountId: owner.accountId } : { environmentId: owner.environmentId }, ...input });
       showSecretOnce(ctx, { keypair: created.keypair, clientSecret: created.clientSecret, title: `Keypair ${created.keypair.name} created`, verb: 'Created' });
     } catch (error) {
@@ -305,7 +305,7 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
           <dt>client_id</dt><dd><code>${keypair.clientId}</code></dd>
           <dt>State</dt><dd>${keypairState(keypair, clock.now())}${keypair.disabledReason ? html` (${keypair.disabledReason})` : ''}</dd>
           <dt>Secret</dt><dd><code>${keypair.secretHint ?? ''}</code></dd>
-          <dt>Scopes</dt><dd>${keypair.scopes.join(' ') || 'none'}</dd>
+          <dt>Grants</dt><dd>${grantList(keypair.grants)}</dd>
           <dt>Last used</dt><dd>${when(keypair.lastUsedAt)}</dd>
           <dt>Expires</dt><dd>${when(keypair.expiresAt)}</dd>
           <dt>Rate limit</dt><dd>${keypair.rateLimitPerMinute === null ? 'server default' : `${keypair.rateLimitPerMinute} per minute`}</dd>
@@ -315,10 +315,10 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
         <p><a href="${owner}">Back to the list</a></p>
       </section>
       <section class="card" aria-labelledby="edit-heading">
-        <h2 id="edit-heading">Comment and scopes</h2>
+        <h2 id="edit-heading">Comment and grants</h2>
         <form method="post" action="${base}/update">${csrfField(frame)}
           <label for="edit-comment">Comment</label><textarea id="edit-comment" name="comment" maxlength="1000">${keypair.comment}</textarea>
-          ${scopeChoices(deps.catalog.all(), new Set(keypair.scopes), 'edit-scope')}
+          ${grantChoices(deps.resourceServers.list(new Set([keypair.accountId])), new Set(keypair.grants.flatMap((grant) => grant.scopes.map((scope) => `${scope} ${grant.resourceServer}`))), 'edit-grant')}
           <button type="submit">Save</button>
         </form>
       </section>
@@ -377,7 +377,7 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
 
   router.post('/keypairs/:clientId/update', (ctx) =>
     change(ctx, async (keypair, form) => {
-      await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { comment: form.get('comment') ?? '', scopes: form.getAll('scopes') }));
+      await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { comment: form.get('comment') ?? '', grants: grantsOfForm(form) }, keypair.accountId));
       return 'saved';
     }),
   );
@@ -385,13 +385,13 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
     change(ctx, async (keypair, form) => {
       if (form.get('confirm') !== 'yes') throw validationFailed([{ field: 'confirm', message: 'tick the box to confirm that token requests with this keypair are to be refused' }]);
       const reason = form.get('reason')?.trim();
-      await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { enabled: false, ...(reason && { disabledReason: reason }) }));
+      await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { enabled: false, ...(reason && { disabledReason: reason }) }, keypair.accountId));
       return 'disabled';
     }),
   );
   router.post('/keypairs/:clientId/enable', (ctx) =>
     change(ctx, async (keypair) => {
-      await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { enabled: true }));
+      await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { enabled: true }, keypair.accountId));
       return 'enabled';
     }),
   );
@@ -565,7 +565,7 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
     const servers = deps.catalog.all();
     send(ctx, status, layout(frame, 'Resource servers', html`${errorList(errors)}
       ${servers.map((server) => html`<section class="card"><h2>${server.name}${server.isDefault ? ' (default)' : ''}</h2>
-        <dl class="facts"><dt>Identifier (aud)</dt><dd><code>${server.identifier}</code></dd><dt>Token lifetime</dt><dd>${server.accessTokenTtl} seconds</dd></dl>
+        <dl class="facts"><dt>Identifier (aud)</dt><dd><code>${server.identifier}</code></dd><dt>Token lifetime</dt><dd>${server.accessTokenTtl} seconds</dd><dt>Available to</dt><dd>${server.availableTo === null ? 'every account' : server.availableTo.join(', ') || 'no account'}</dd></dl>
         <table><thead><tr><th scope="col">Scope</th><th scope="col">Description</th></tr></thead><tbody>${server.scopes.map((scope) => html`<tr><td><code>${scope.name}</code></td><td>${scope.description}</td></tr>`)}</tbody></table></section>`)}
       <section class="card"><h2>Add a resource server</h2>
         <form method="post" action="/console/operator/resource-servers">${csrfField(frame)}

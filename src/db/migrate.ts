@@ -3,6 +3,7 @@ import * as initial from '../../migrations/001_initial.js';
 import * as statusList from '../../migrations/002_status_list.js';
 import * as usageGuardsOutbox from '../../migrations/003_usage_guards_outbox.js';
 import * as consoleSignIn from '../../migrations/004_console.js';
+import * as grants from '../../migrations/005_grants.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -18,6 +19,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['002_status_list', statusList],
   ['003_usage_guards_outbox', usageGuardsOutbox],
   ['004_console', consoleSignIn],
+  ['005_grants', grants],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Migration]> = {
@@ -59,6 +61,12 @@ export function migrateLatest(knex: Knex, { lock = true } = {}): Promise<string[
     return applied;
   };
   return lock ? underMigrationLock(knex, run) : run();
+}
+
+/** Applies the next pending migration alone, or reverts the last one (tests step through data migrations). */
+export async function migrateOne(knex: Knex, direction: 'up' | 'down'): Promise<string[]> {
+  const [, names] = (await (direction === 'up' ? knex.migrate.up(options) : knex.migrate.down(options))) as [number, string[]];
+  return names;
 }
 
 /** Rolls back every migration (the `down` path, which tests exercise). */

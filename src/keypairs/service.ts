@@ -3,9 +3,11 @@ import { appendEvent, appendEvents, SYSTEM_ACTOR, type Actor } from '../audit/st
 import { enqueueNotifications, type NotificationEvent, type NotificationPayload } from '../notifications/store.js';
 import type { ChangeFeed } from '../db/notify.js';
 import type { ResourceServerCatalog } from '../resource_servers/catalog.js';
+import { isAvailableTo } from '../resource_servers/store.js';
 import type { Clock } from '../shared/clock.js';
 import { KeygateError, notFound, validationFailed, type FieldError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
+import { reissueStatusIndexes } from '../status/status_list.js';
 import { generateSecret, secretHint } from './secret.js';
 import {
   countActiveKeypairs,
@@ -14,8 +16,10 @@ import {
   insertKeypair,
   insertSecret,
   listKeypairs,
+  replaceGrants,
   retireSecrets,
   updateKeypairRow,
+  type Grant,
   type Keypair,
   type KeypairChanges,
   type KeypairListOptions,
@@ -26,11 +30,26 @@ export const MAX_GRACE_PERIOD_SECONDS = 7 * 86_400;
 
 export type KeypairOwner = { readonly accountId: string; readonly environmentId?: undefined } | { readonly environmentId: string; readonly accountId?: undefined };
 
-export interface CreateKeypairInput {
+/** A grant as admins name it: the resource server by its identifier. */
+export interface GrantInput {
+  readonly resourceServer: string;
+  readonly scopes: readonly string[];
+}
+
+/**
+ * What a keypair may ask for: `grants`, and `scopes` as the shorthand for the grant
+ * at the default resource server. Both may be given when `grants` does not name
+ * the default resource server.
+ */
+export interface GrantsInput {
+  readonly scopes?: readonly string[] | undefined;
+  readonly grants?: readonly GrantInput[] | undefined;
+}
+
+export interface CreateKeypairInput extends GrantsInput {
   readonly owner: KeypairOwner;
   readonly name: string;
   readonly comment?: string | undefined;
-  readonly scopes: readonly string[];
   /** null or absent: never expires. */
   readonly expiresAt?: Date | null | undefined;
   /** null or absent: the server default (RATE_LIMIT_PER_MINUTE). */
@@ -41,10 +60,13 @@ export interface CreateKeypairInput {
   readonly autoDisable?: boolean | null | undefined;
 }
 
-export interface UpdateKeypairInput {
+/**
+ * `grants` replaces every grant; `scopes` alone replaces only the grant at the
+ * default resource server.
+ */
+export interface UpdateKeypairInput extends GrantsInput {
   readonly name?: string | undefined;
   readonly comment?: string | undefined;
-  readonly scopes?: readonly string[] | undefined;
   readonly rateLimitPerMinute?: number | null | undefined;
   readonly allowedIps?: readonly string[] | undefined;
   readonly autoDisable?: boolean | null | undefined;
@@ -69,7 +91,7 @@ export interface KeypairServiceDeps {
 }
 
 /** The fields an update audit event records, before and after. */
-const AUDITED_FIELDS = ['name', 'comment', 'scopes', 'rateLimitPerMinute', 'allowedIps', 'autoDisable', 'enabled', 'disabledReason'] as const;
+const AUDITED_FIELDS = ['name', 'comment', 'scopes', 'grants', 'rateLimitPerMinute', 'allowedIps', 'autoDisable', 'enabled', 'disabledReason'] as const;
 
 /** The reason an automatic disable records. */
 export const AUTO_DISABLE_REASON = 'auto-disabled: sustained failures';
@@ -96,15 +118,17 @@ export class KeypairService {
     const errors = [
       ...this.checkName(input.name),
       ...this.checkComment(input.comment),
-      ...this.checkScopes(input.scopes),
       ...(input.expiresAt && input.expiresAt.getTime() <= now.getTime() ? [{ field: 'expiresAt', message: 'must be in the future' }] : []),
     ];
-    if (errors.length > 0) throw validationFailed(errors);
 
     const clientId = newId('keypair');
     const minted = generateSecret();
+    let grants: Grant[] = [];
     await this.deps.db.transaction(async (trx) => {
       const owner = await this.resolveOwner(trx, input.owner);
+      const resolved = this.resolveGrants(owner.accountId, input, []);
+      if (errors.length + resolved.errors.length > 0) throw validationFailed([...errors, ...resolved.errors]);
+      grants = resolved.grants ?? [];
       await this.checkActiveCap(trx, owner, now);
       await insertKeypair(trx, {
         client_id: clientId,
@@ -112,7 +136,6 @@ export class KeypairService {
         environment_id: owner.environmentId,
         name: input.name,
         comment: input.comment ?? '',
-        scopes: uniqueScopes(input.scopes),
         expires_at: input.expiresAt ?? null,
         rate_limit_per_minute: input.rateLimitPerMinute ?? null,
         allowed_ips: [...(input.allowedIps ?? [])],
@@ -121,6 +144,7 @@ export class KeypairService {
         created_at: now,
         updated_at: now,
       });
+      await replaceGrants(trx, [clientId], grants);
       await insertSecret(trx, { id: newId('secret'), client_id: clientId, secret_sha256: minted.sha256, last4: minted.last4, created_at: now });
       await appendEvent(trx, actor, {
         action: 'keypair.created',
@@ -131,7 +155,8 @@ export class KeypairService {
         after: {
           name: input.name,
           comment: input.comment ?? '',
-          scopes: uniqueScopes(input.scopes),
+          scopes: this.defaultScopes(grants),
+          grants,
           expiresAt: input.expiresAt?.toISOString() ?? null,
           rateLimitPerMinute: input.rateLimitPerMinute ?? null,
           allowedIps: input.allowedIps ?? [],
@@ -139,7 +164,7 @@ export class KeypairService {
         },
       }, now);
       const keypair = { clientId, name: input.name, ...owner };
-      await notify(trx, 'keypair.created', keypair, actor, now, { scopes: uniqueScopes(input.scopes), secretHint: secretHint(minted.last4), expiresAt: input.expiresAt?.toISOString() ?? null });
+      await notify(trx, 'keypair.created', keypair, actor, now, { scopes: this.defaultScopes(grants), secretHint: secretHint(minted.last4), expiresAt: input.expiresAt?.toISOString() ?? null });
     });
     return { keypair: await this.getKeypair(clientId), clientSecret: minted.secret };
   }
@@ -150,12 +175,13 @@ export class KeypairService {
    * createKeypair; the active-keypair cap applies to the whole batch.
    */
   async createKeypairs(actor: Actor, owner: KeypairOwner, count: number, input: { namePrefix: string; scopes: readonly string[] }): Promise<Array<{ clientId: string; clientSecret: string }>> {
-    const errors = this.checkScopes(input.scopes);
-    if (errors.length > 0) throw validationFailed(errors);
     const now = this.deps.clock.now();
     const created: Array<{ clientId: string; clientSecret: string }> = [];
     await this.deps.db.transaction(async (trx) => {
       const resolved = await this.resolveOwner(trx, owner);
+      const granted = this.resolveGrants(resolved.accountId, { scopes: input.scopes }, []);
+      if (granted.errors.length > 0) throw validationFailed(granted.errors);
+      const grants = granted.grants ?? [];
       const active = await countActiveKeypairs(trx, resolved, now);
       if (active + count > this.deps.maxActiveKeypairs) {
         throw new KeygateError('limit_reached', `${count} more keypairs would pass the cap of ${this.deps.maxActiveKeypairs} active keypairs.`);
@@ -169,17 +195,18 @@ export class KeypairService {
           const clientId = newId('keypair');
           const minted = generateSecret();
           const name = `${input.namePrefix}${i}`;
-          keypairs.push({ client_id: clientId, account_id: resolved.accountId, environment_id: resolved.environmentId, name, comment: '', scopes: uniqueScopes(input.scopes), expires_at: null, created_by: actorLabel(actor), created_at: now, updated_at: now });
+          keypairs.push({ client_id: clientId, account_id: resolved.accountId, environment_id: resolved.environmentId, name, comment: '', expires_at: null, created_by: actorLabel(actor), created_at: now, updated_at: now });
           secrets.push({ id: newId('secret'), client_id: clientId, secret_sha256: minted.sha256, last4: minted.last4, created_at: now });
           events.push({ clientId, name });
           created.push({ clientId, clientSecret: minted.secret });
         }
         await trx('keypairs').insert(keypairs);
+        await replaceGrants(trx, keypairs.map((keypair) => keypair.client_id), grants);
         await insertSecret(trx, secrets);
         await appendEvents(
           trx,
           actor,
-          events.map((event) => ({ action: 'keypair.created', targetType: 'keypair', targetId: event.clientId, accountId: resolved.accountId, environmentId: resolved.environmentId, after: { name: event.name, scopes: uniqueScopes(input.scopes), bulk: true } })),
+          events.map((event) => ({ action: 'keypair.created', targetType: 'keypair', targetId: event.clientId, accountId: resolved.accountId, environmentId: resolved.environmentId, after: { name: event.name, scopes: this.defaultScopes(grants), grants, bulk: true } })),
           now,
         );
       }
@@ -225,21 +252,20 @@ export class KeypairService {
     const errors = [
       ...(input.name === undefined ? [] : this.checkName(input.name)),
       ...this.checkComment(input.comment),
-      ...(input.scopes === undefined ? [] : this.checkScopes(input.scopes)),
       ...(input.disabledReason !== undefined && input.disabledReason.length > 500 ? [{ field: 'disabledReason', message: 'must be at most 500 characters' }] : []),
     ];
-    if (errors.length > 0) throw validationFailed(errors);
 
     const now = this.deps.clock.now();
     await this.deps.db.transaction(async (trx) => {
       const before = await this.lockKeypair(trx, clientId);
+      const resolved = this.resolveGrants(before.accountId, input, before.grants);
+      if (errors.length + resolved.errors.length > 0) throw validationFailed([...errors, ...resolved.errors]);
       if (expectedVersion !== undefined && before.version !== expectedVersion) {
         throw new KeygateError('precondition_failed', `The keypair is at version ${before.version}, not ${expectedVersion}; fetch it again.`);
       }
       const changes: KeypairChanges = {};
       if (input.name !== undefined) changes.name = input.name;
       if (input.comment !== undefined) changes.comment = input.comment;
-      if (input.scopes !== undefined) changes.scopes = uniqueScopes(input.scopes);
       if (input.rateLimitPerMinute !== undefined) changes.rate_limit_per_minute = input.rateLimitPerMinute;
       if (input.allowedIps !== undefined) changes.allowed_ips = [...input.allowedIps];
       if (input.autoDisable !== undefined) changes.auto_disable = input.autoDisable;
@@ -251,12 +277,18 @@ export class KeypairService {
         await this.checkActiveCap(trx, before, now);
         Object.assign(changes, { enabled: true, disabled_at: null, disabled_by: null, disabled_reason: null });
       }
-      const after = { ...before, ...camelChanges(changes) };
+      const grants = resolved.grants;
+      const after = { ...before, ...camelChanges(changes), ...(grants && { grants, scopes: this.defaultScopes(grants) }) };
       const changed = AUDITED_FIELDS.filter((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]));
       // Nothing really changes: no write, no version bump, no audit event.
       if (changed.length === 0) return;
 
       await updateKeypairRow(trx, clientId, changes, now);
+      if (grants && changed.includes('grants')) {
+        await replaceGrants(trx, [clientId], grants);
+        // Tokens already issued may carry a scope taken away here: a fresh status index revokes them all.
+        if (narrows(before.grants, grants)) await reissueStatusIndexes(trx, [clientId], now);
+      }
       await appendEvent(trx, actor, {
         action: eventForUpdate(changes),
         targetType: 'keypair',
@@ -395,10 +427,61 @@ export class KeypairService {
     return comment === undefined || comment.length <= 1000 ? [] : [{ field: 'comment', message: 'must be at most 1000 characters' }];
   }
 
+  /** The shorthand: the scopes granted at the default resource server. */
+  private defaultScopes(grants: readonly Grant[]): readonly string[] {
+    return grants.find((grant) => grant.resourceServerId === this.deps.catalog.defaultServer?.id)?.scopes ?? [];
+  }
+
   /** The checks that need the catalogue, for the edge to report together with its own. */
-  checkScopes(scopes: readonly string[]): FieldError[] {
-    const unknown = scopes.filter((scope) => !this.deps.catalog.definesScope(scope));
-    return unknown.length === 0 ? [] : [{ field: 'scopes', message: `not defined by any resource server: ${unknown.join(', ')}` }];
+  checkGrants(accountId: string, input: GrantsInput): FieldError[] {
+    return this.resolveGrants(accountId, input, []).errors;
+  }
+
+  /**
+   * The grants `input` asks for, checked against the catalogue and what is available
+   * to the account, in identifier order; undefined when it changes none. `current`:
+   * the grants kept when only the shorthand `scopes` is given.
+   */
+  private resolveGrants(accountId: string, input: GrantsInput, current: readonly Grant[]): { grants: Grant[] | undefined; errors: FieldError[] } {
+    if (input.scopes === undefined && input.grants === undefined) return { grants: undefined, errors: [] };
+    const errors: FieldError[] = [];
+    const grants = new Map<string, Grant>();
+    const defaultServer = this.deps.catalog.defaultServer;
+    if (input.grants === undefined) {
+      for (const grant of current) if (grant.resourceServerId !== defaultServer?.id) grants.set(grant.resourceServerId, grant);
+    }
+    for (const [index, grant] of (input.grants ?? []).entries()) {
+      const server = this.deps.catalog.byIdentifier(grant.resourceServer);
+      // A server hidden from the account reads exactly like one that does not exist.
+      if (!server || !isAvailableTo(server, accountId)) {
+        errors.push({ field: `grants[${index}].resourceServer`, message: 'is not a resource server available to this account' });
+        continue;
+      }
+      if (grants.has(server.id)) {
+        errors.push({ field: `grants[${index}].resourceServer`, message: 'is named by an earlier grant' });
+        continue;
+      }
+      if (grant.scopes.length === 0) errors.push({ field: `grants[${index}].scopes`, message: 'must name at least one scope (leave the grant out to grant nothing there)' });
+      const catalogue = new Set(server.scopes.map((scope) => scope.name));
+      for (const [scopeIndex, scope] of grant.scopes.entries()) {
+        if (!catalogue.has(scope)) errors.push({ field: `grants[${index}].scopes[${scopeIndex}]`, message: `is not defined by ${server.identifier}` });
+      }
+      grants.set(server.id, { resourceServerId: server.id, resourceServer: server.identifier, scopes: uniqueScopes(grant.scopes) });
+    }
+    if (input.scopes !== undefined) {
+      if (!defaultServer || !isAvailableTo(defaultServer, accountId)) {
+        if (input.scopes.length > 0) errors.push({ field: 'scopes', message: 'there is no default resource server available to this account; use grants' });
+      } else if (input.grants?.some((grant) => grant.resourceServer === defaultServer.identifier)) {
+        errors.push({ field: 'scopes', message: `give the scopes of the default resource server (${defaultServer.identifier}) in scopes or in grants, not both` });
+      } else {
+        const catalogue = new Set(defaultServer.scopes.map((scope) => scope.name));
+        const unknown = input.scopes.filter((scope) => !catalogue.has(scope));
+        if (unknown.length > 0) errors.push({ field: 'scopes', message: `not defined by the default resource server (${defaultServer.identifier}): ${unknown.join(', ')}` });
+        if (input.scopes.length > 0) grants.set(defaultServer.id, { resourceServerId: defaultServer.id, resourceServer: defaultServer.identifier, scopes: uniqueScopes(input.scopes) });
+      }
+    }
+    const sorted = [...grants.values()].sort((a, b) => (a.resourceServer < b.resourceServer ? -1 : a.resourceServer > b.resourceServer ? 1 : 0));
+    return { grants: sorted, errors };
   }
 }
 
@@ -419,6 +502,14 @@ function uniqueScopes(scopes: readonly string[]): string[] {
   return [...new Set(scopes)];
 }
 
+/** True when `after` takes away a scope `before` granted somewhere. */
+function narrows(before: readonly Grant[], after: readonly Grant[]): boolean {
+  return before.some((grant) => {
+    const kept = new Set(after.find((candidate) => candidate.resourceServerId === grant.resourceServerId)?.scopes ?? []);
+    return grant.scopes.some((scope) => !kept.has(scope));
+  });
+}
+
 /** created_by and disabled_by record who acted: a user id, or "system". */
 function actorLabel(actor: Actor): string {
   return actor.id ?? actor.type;
@@ -428,7 +519,6 @@ function camelChanges(changes: KeypairChanges): Partial<Keypair> {
   return {
     ...(changes.name !== undefined && { name: changes.name }),
     ...(changes.comment !== undefined && { comment: changes.comment }),
-    ...(changes.scopes !== undefined && { scopes: changes.scopes }),
     ...(changes.rate_limit_per_minute !== undefined && { rateLimitPerMinute: changes.rate_limit_per_minute }),
     ...(changes.allowed_ips !== undefined && { allowedIps: changes.allowed_ips }),
     ...(changes.auto_disable !== undefined && { autoDisable: changes.auto_disable }),

@@ -8,7 +8,6 @@ interface KeypairRow {
   environment_id: string | null;
   name: string;
   comment: string;
-  scopes: string[];
   enabled: boolean;
   expires_at: Date | null;
   disabled_at: Date | null;
@@ -23,6 +22,22 @@ interface KeypairRow {
   created_at: Date;
   updated_at: Date;
   current_last4: string | null;
+  grants: GrantRow[];
+}
+
+interface GrantRow {
+  resource_server_id: string;
+  identifier: string;
+  is_default: boolean;
+  scopes: string[];
+}
+
+/** Scopes a keypair holds at one resource server. */
+export interface Grant {
+  readonly resourceServerId: string;
+  /** The resource server's identifier (the tokens' `aud`). */
+  readonly resourceServer: string;
+  readonly scopes: readonly string[];
 }
 
 /** A keypair as the domain sees it. It never holds a secret, only the hint. */
@@ -32,7 +47,10 @@ export interface Keypair {
   readonly environmentId: string | null;
   readonly name: string;
   readonly comment: string;
+  /** The scopes granted at the default resource server (the shorthand of the admin API). */
   readonly scopes: readonly string[];
+  /** One per resource server the keypair holds scopes at, in identifier order. */
+  readonly grants: readonly Grant[];
   readonly enabled: boolean;
   readonly expiresAt: Date | null;
   readonly disabledAt: Date | null;
@@ -59,7 +77,8 @@ function toKeypair(row: KeypairRow): Keypair {
     environmentId: row.environment_id,
     name: row.name,
     comment: row.comment,
-    scopes: row.scopes,
+    scopes: row.grants.find((grant) => grant.is_default)?.scopes ?? [],
+    grants: row.grants.map((grant) => ({ resourceServerId: grant.resource_server_id, resourceServer: grant.identifier, scopes: grant.scopes })),
     enabled: row.enabled,
     expiresAt: row.expires_at,
     disabledAt: row.disabled_at,
@@ -81,8 +100,13 @@ const CURRENT_LAST4 = `(select s.last4 from keypair_secrets s
    where s.client_id = keypairs.client_id and s.expires_at is null
    order by s.created_at desc limit 1) as current_last4`;
 
+const GRANTS = `(select coalesce(json_agg(json_build_object('resource_server_id', g.resource_server_id, 'identifier', r.identifier,
+                                             'is_default', r.is_default, 'scopes', g.scopes) order by r.identifier collate "C"), '[]'::json)
+   from keypair_grants g join resource_servers r on r.id = g.resource_server_id
+  where g.client_id = keypairs.client_id) as grants`;
+
 function selectKeypairs(db: Knex | Knex.Transaction) {
-  return db<KeypairRow>('keypairs').select('keypairs.*', db.raw(CURRENT_LAST4));
+  return db<KeypairRow>('keypairs').select('keypairs.*', db.raw(CURRENT_LAST4), db.raw(GRANTS));
 }
 
 export async function findKeypair(db: Knex | Knex.Transaction, clientId: string, options: { forUpdate?: boolean } = {}): Promise<Keypair | undefined> {
@@ -94,7 +118,7 @@ export async function findKeypair(db: Knex | Knex.Transaction, clientId: string,
 
 export type NewKeypairRow = Pick<
   KeypairRow,
-  'client_id' | 'account_id' | 'environment_id' | 'name' | 'comment' | 'scopes' | 'expires_at' | 'created_by' | 'created_at' | 'updated_at'
+  'client_id' | 'account_id' | 'environment_id' | 'name' | 'comment' | 'expires_at' | 'created_by' | 'created_at' | 'updated_at'
 > &
   Partial<Pick<KeypairRow, 'rate_limit_per_minute' | 'allowed_ips' | 'auto_disable'>>;
 
@@ -105,7 +129,6 @@ export async function insertKeypair(trx: Knex.Transaction, row: NewKeypairRow): 
 export interface KeypairChanges {
   name?: string;
   comment?: string;
-  scopes?: string[];
   rate_limit_per_minute?: number | null;
   allowed_ips?: string[];
   auto_disable?: boolean | null;
@@ -120,6 +143,19 @@ export async function updateKeypairRow(trx: Knex.Transaction, clientId: string, 
   await trx('keypairs')
     .where({ client_id: clientId })
     .update({ ...changes, updated_at: now, version: trx.raw('version + 1') });
+}
+
+/** A grant as written: the resource server by id. */
+export interface GrantChange {
+  readonly resourceServerId: string;
+  readonly scopes: readonly string[];
+}
+
+/** Replaces every grant of these keypairs with `grants` (the same for each). */
+export async function replaceGrants(trx: Knex.Transaction, clientIds: readonly string[], grants: readonly GrantChange[]): Promise<void> {
+  await trx('keypair_grants').whereIn('client_id', [...clientIds]).delete();
+  const rows = clientIds.flatMap((clientId) => grants.map((grant) => ({ client_id: clientId, resource_server_id: grant.resourceServerId, scopes: [...grant.scopes] })));
+  for (let start = 0; start < rows.length; start += 1000) await trx('keypair_grants').insert(rows.slice(start, start + 1000));
 }
 
 export async function deleteKeypairRow(trx: Knex.Transaction, clientId: string): Promise<void> {
@@ -157,7 +193,8 @@ export interface KeypairCredentials {
   readonly clientId: string;
   readonly accountId: string;
   readonly environmentId: string | null;
-  readonly scopes: readonly string[];
+  /** Scope names per resource server id: a token for a resource server carries only those granted there. */
+  readonly grants: ReadonlyMap<string, readonly string[]>;
   readonly enabled: boolean;
   readonly expiresAt: Date | null;
   readonly rateLimitPerMinute: number | null;
@@ -170,7 +207,7 @@ interface CredentialsRow {
   client_id: string;
   account_id: string;
   environment_id: string | null;
-  scopes: string[];
+  grants: Array<{ resource_server_id: string; scopes: string[] }>;
   enabled: boolean;
   expires_at: Date | null;
   rate_limit_per_minute: number | null;
@@ -179,7 +216,9 @@ interface CredentialsRow {
   secrets: Array<{ sha256: string; expires_at: string | null; status_idx: number }>;
 }
 
-const CREDENTIALS_SELECT = `select k.client_id, k.account_id, k.environment_id, k.scopes, k.enabled, k.expires_at,
+const CREDENTIALS_SELECT = `select k.client_id, k.account_id, k.environment_id, k.enabled, k.expires_at,
+            (select coalesce(json_agg(json_build_object('resource_server_id', g.resource_server_id, 'scopes', g.scopes)), '[]'::json)
+               from keypair_grants g where g.client_id = k.client_id) as grants,
             k.rate_limit_per_minute, k.allowed_ips, k.auto_disable,
             coalesce(json_agg(json_build_object('sha256', encode(s.secret_sha256, 'hex'), 'expires_at', s.expires_at, 'status_idx', s.status_idx))
                      filter (where s.id is not null), '[]') as secrets
@@ -191,7 +230,7 @@ function toCredentials(row: CredentialsRow): KeypairCredentials {
     clientId: row.client_id,
     accountId: row.account_id,
     environmentId: row.environment_id,
-    scopes: row.scopes,
+    grants: new Map(row.grants.map((grant) => [grant.resource_server_id, grant.scopes])),
     enabled: row.enabled,
     expiresAt: row.expires_at,
     rateLimitPerMinute: row.rate_limit_per_minute,

@@ -3,6 +3,7 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import type { Config } from '../config/config.js';
 import type { LastUsedRecorder } from '../keypairs/last_used.js';
 import type { ResourceServerCatalog } from '../resource_servers/catalog.js';
+import { isAvailableTo } from '../resource_servers/store.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import { providerJwks, signingKey, type KeySet } from '../signing/keystore.js';
@@ -77,11 +78,13 @@ export function buildProvider(deps: ProviderDeps): Provider {
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, resourceIndicator, client) => {
           const server = catalog.byIdentifier(resourceIndicator);
-          if (!server) throw new errors.InvalidTarget('unknown resource server');
           const credentials = ClientCache.credentialsOf(client);
+          // A server limited to other accounts reads, to this keypair, as one that does not exist.
+          if (!server || !credentials || !isAvailableTo(server, credentials.accountId)) throw new errors.InvalidTarget('unknown resource server');
+          // Only what is granted at this server, and still in its catalogue: scopes are per resource server.
           const catalogue = new Set(server.scopes.map((scope) => scope.name));
-          const held = (credentials?.scopes ?? []).filter((scope) => catalogue.has(scope));
-          if (held.length === 0) throw new errors.InvalidTarget('the keypair holds no scope of this resource server');
+          const held = (credentials.grants.get(server.id) ?? []).filter((scope) => catalogue.has(scope));
+          if (held.length === 0) throw new errors.InvalidTarget('the keypair has no grant at this resource server');
 
           // oidc-provider would drop unknown scopes silently and grant no scope when
           // none is asked for; Keygate's contract refuses the first and grants all the

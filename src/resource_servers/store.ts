@@ -16,6 +16,8 @@ export interface ResourceServer {
   /** Seconds. */
   readonly accessTokenTtl: number;
   readonly isDefault: boolean;
+  /** Accounts whose keypairs may hold grants here; null: every account. */
+  readonly availableTo: readonly string[] | null;
 }
 
 interface ResourceServerRow {
@@ -25,6 +27,7 @@ interface ResourceServerRow {
   scopes: ScopeDefinition[];
   access_token_ttl: number;
   is_default: boolean;
+  available_to: string[] | null;
 }
 
 function toResourceServer(row: ResourceServerRow): ResourceServer {
@@ -35,6 +38,7 @@ function toResourceServer(row: ResourceServerRow): ResourceServer {
     scopes: row.scopes,
     accessTokenTtl: row.access_token_ttl,
     isDefault: row.is_default,
+    availableTo: row.available_to,
   };
 }
 
@@ -44,7 +48,7 @@ export async function listResourceServers(db: Knex | Knex.Transaction): Promise<
 }
 
 /** Inserts `server`; an identifier taken meanwhile (a concurrent create) is a conflict. */
-export async function insertResourceServer(trx: Knex.Transaction, server: ResourceServer, now: Date): Promise<void> {
+export async function insertResourceServer(trx: Knex.Transaction, server: Omit<ResourceServer, 'availableTo'> & { availableTo?: readonly string[] | null }, now: Date): Promise<void> {
   await trx('resource_servers').insert({
     id: server.id,
     identifier: server.identifier,
@@ -52,6 +56,7 @@ export async function insertResourceServer(trx: Knex.Transaction, server: Resour
     scopes: JSON.stringify(server.scopes),
     access_token_ttl: server.accessTokenTtl,
     is_default: server.isDefault,
+    available_to: server.availableTo ? [...server.availableTo] : null,
     created_at: now,
     updated_at: now,
   }).catch((error: unknown) => {
@@ -59,4 +64,9 @@ export async function insertResourceServer(trx: Knex.Transaction, server: Resour
     if (isUniqueViolation(error)) throw new KeygateError('conflict', 'A resource server with this identifier exists.', { cause: error });
     throw error;
   });
+}
+
+/** Whether keypairs of `accountId` may hold grants at `server`. */
+export function isAvailableTo(server: ResourceServer, accountId: string): boolean {
+  return server.availableTo === null || server.availableTo.includes(accountId);
 }

@@ -102,3 +102,18 @@ export class StatusLists {
     return token;
   }
 }
+
+/**
+ * Revokes the tokens issued so far by these keypairs without touching their secrets:
+ * each live secret moves to a fresh index, so the old index belongs to no secret and
+ * reads as invalid in its list, while tokens issued from now on carry the new one.
+ * For a narrowing of a keypair's grants, whose old tokens may carry scopes it no
+ * longer holds. Returns how many secrets moved.
+ */
+export async function reissueStatusIndexes(trx: Knex.Transaction, clientIds: readonly string[], now: Date): Promise<number> {
+  if (clientIds.length === 0) return 0;
+  return trx('keypair_secrets')
+    .whereIn('client_id', [...clientIds])
+    .where((live) => void live.whereNull('expires_at').orWhere('expires_at', '>', now))
+    .update({ status_idx: trx.raw("nextval('status_list_index_seq')") });
+}

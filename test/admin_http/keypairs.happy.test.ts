@@ -39,6 +39,7 @@ describe('keypair life through the admin API', () => {
       name: 'billing sync',
       comment: 'nightly job',
       scopes: ['read'],
+      grants: [{ resourceServer: kg.keygate.catalog.defaultServer!.identifier, scopes: ['read'] }],
       enabled: true,
       disabledReason: null,
       disabledAt: null,

@@ -273,7 +273,7 @@ const MISSING_IDS: Record<string, string> = {
 
 async function createKeypair(who: TestUser, owner: 'accounts' | 'environments', body: Json = {}): Promise<Json> {
   const params: Record<string, string> = owner === 'accounts' ? { accountId: tenant.accountId } : { environmentId: tenant.environmentId };
-  const response = await call(201, who, 'post', `/${owner}/{${owner === 'accounts' ? 'accountId' : 'environmentId'}}/keypairs`, { params, body: { name: 'contract', scopes: [scope], ...body } });
+  const response = await call(201, who, 'post', `/${owner}/{${owner === 'accounts' ? 'accountId' : 'environmentId'}}/keypairs`, { params, body: { name: 'contract', grants: [{ resourceServer: resource, scopes: [scope] }], ...body } });
   return response.body as Json;
 }
 
@@ -397,7 +397,7 @@ describe('every route answers as documented', () => {
     const disabled = await call(200, environmentAdmin, 'patch', '/keypairs/{clientId}', {
       params: { clientId },
       headers: { 'If-Match': read.headers.etag! },
-      body: { name: 'renamed', comment: 'now disabled', scopes: [scope], rateLimitPerMinute: 120, allowedIps: ['127.0.0.1', '::1', '10.0.0.0/8'], autoDisable: true, enabled: false, disabledReason: 'leaked' },
+      body: { name: 'renamed', comment: 'now disabled', scopes: ['read'], grants: [{ resourceServer: resource, scopes: [scope] }], rateLimitPerMinute: 120, allowedIps: ['127.0.0.1', '::1', '10.0.0.0/8'], autoDisable: true, enabled: false, disabledReason: 'leaked' },
     });
     expect(disabled.body).toMatchObject({ enabled: false, disabledReason: 'leaked', disabledAt: expect.any(String), version: 2, rateLimitPerMinute: 120, autoDisable: true });
     await call(200, environmentAdmin, 'patch', '/keypairs/{clientId}', { params: { clientId }, body: { enabled: true } });
@@ -491,11 +491,16 @@ describe('every route answers as documented', () => {
       { name: 'k', scopes: [], expiresAt: 'tomorrow' },
       { name: 'k', scopes: [], expiresAt: '2099-01-01T00:00:00Z', expiresIn: '1d' },
       { name: 'k', scopes: [], color: 'blue' },
+      { name: 'k', grants: [{ resourceServer: resource, scopes: [] }] },
+      { name: 'k', grants: [{ resourceServer: resource }] },
+      { name: 'k', grants: [{ resourceServer: resource, scopes: [scope], extra: 1 }] },
+      { name: 'k', grants: { resourceServer: resource, scopes: [scope] } },
+      { name: 'k', grants: [{ resourceServer: resource, scopes: [scope, scope] }] },
     ]) {
       await refused(accountAdmin, ...create, environment, body);
     }
     const edge = await call(201, accountAdmin, ...create, { params: environment, body: { name: 'x'.repeat(100), comment: 'c'.repeat(1000), scopes: [], expiresIn: 60 } });
-    await call(201, accountAdmin, ...create, { params: environment, body: { name: 'k', scopes: [scope], expiresIn: '3600' } });
+    await call(201, accountAdmin, ...create, { params: environment, body: { name: 'k', scopes: ['read'], grants: [{ resourceServer: resource, scopes: [scope] }], expiresIn: '3600' } });
     await call(201, accountAdmin, ...create, { params: environment, body: { name: 'k', scopes: [], expiresAt: null } });
     const clientId = edge.body.clientId as string;
     await call(200, accountAdmin, 'patch', '/keypairs/{clientId}', { params: { clientId }, body: { enabled: false } });
@@ -518,6 +523,8 @@ describe('every route answers as documented', () => {
       { identifier: 'https://x.test/', name: 'x', scopes: [{ name: 'a', description: 'd'.repeat(501) }] },
       { identifier: 'not a uri', name: 'x', scopes: [] },
       { name: 'x', scopes: [] },
+      { identifier: 'https://x.test/', name: 'x', scopes: [], availableTo: 'acc_x' },
+      { identifier: 'https://x.test/', name: 'x', scopes: [], availableTo: ['acc_x', 'acc_x'] },
     ]) {
       await refused(operator, 'post', '/resource-servers', {}, body);
     }
@@ -659,6 +666,12 @@ describe('every route answers as documented', () => {
     await call(200, environmentAdmin, 'get', '/resource-servers');
     await call(200, environmentAdmin, 'get', '/resource-servers/{id}', { params: { id } });
     await call(200, operator, 'patch', '/resource-servers/{id}', { params: { id }, body: { name: 'Reporting', accessTokenTtl: 600, scopes: [{ name: 'reports:read' }] } });
+    // Limited to another account: the tenant's admins see a 404, the operator still reads it.
+    const otherAccount = (await call(201, operator, 'post', '/accounts', { body: { name: 'elsewhere' } })).body.id as string;
+    expect((await call(200, operator, 'patch', '/resource-servers/{id}', { params: { id }, body: { availableTo: [otherAccount] } })).body.availableTo).toEqual([otherAccount]);
+    await call(404, environmentAdmin, 'get', '/resource-servers/{id}', { params: { id } });
+    await call(200, operator, 'get', '/resource-servers/{id}', { params: { id } });
+    await call(200, operator, 'patch', '/resource-servers/{id}', { params: { id }, body: { availableTo: null } });
     const defaultId = kg.keygate.catalog.defaultServer!.id;
     await call(409, operator, 'patch', '/resource-servers/{id}', { params: { id: defaultId }, body: { isDefault: false } });
 

@@ -120,12 +120,12 @@ describe('an operator sets up a tenant over HTTP', () => {
       accessTokenTtl: 120,
     });
     expect(created.status).toBe(201);
-    expect(created.body).toEqual({ id: expect.stringMatching(/^rs_/), identifier, name: 'Reports', scopes: [{ name: 'reports:read', description: 'Read reports' }], accessTokenTtl: 120, isDefault: false });
+    expect(created.body).toEqual({ id: expect.stringMatching(/^rs_/), identifier, name: 'Reports', scopes: [{ name: 'reports:read', description: 'Read reports' }], accessTokenTtl: 120, isDefault: false, availableTo: null });
     expect((await api.post('/resource-servers', { identifier, name: 'Again', scopes: [] })).status).toBe(409);
     expect((await api.get(`/resource-servers/${created.body.id}`)).body.name).toBe('Reports');
 
     const account = (await api.post('/accounts', { name: 'Reporting' })).body;
-    const keypair = (await api.post(`/accounts/${account.id}/keypairs`, { name: 'reporter', scopes: ['reports:read'] })).body;
+    const keypair = (await api.post(`/accounts/${account.id}/keypairs`, { name: 'reporter', grants: [{ resourceServer: identifier, scopes: ['reports:read'] }] })).body;
     const token = await requestToken(kg.http, keypair, { resource: identifier });
     expect(token.status).toBe(200);
     expect(token.body).toMatchObject({ scope: 'reports:read', expires_in: 120 });

@@ -48,7 +48,7 @@ describe('keygate keypairs', () => {
     expect((await token(clientId, secret)).status).toBe(200);
 
     const listed = await keygate('keypairs', 'list');
-    expect(listed.stdout).toMatch(new RegExp(`${clientId}\\s+billing\\s+enabled\\s+read write\\s+kgs_••••${secret.slice(-4)}\\s+(never|\\S+Z)\\s+\\S+Z`));
+    expect(listed.stdout).toMatch(new RegExp(`${clientId}\\s+billing\\s+enabled\\s+\\S+=read,write\\s+kgs_••••${secret.slice(-4)}\\s+(never|\\S+Z)\\s+\\S+Z`));
     expect(listed.stdout).not.toContain(secret);
     const json = JSON.parse((await keygate('keypairs', 'list', '--json')).stdout) as { data: Array<{ clientId: string }> };
     expect(json.data.map((keypair) => keypair.clientId)).toContain(clientId);
@@ -63,7 +63,7 @@ describe('keygate keypairs', () => {
     expect((await token(clientId, secret)).status).toBe(200);
 
     const updated = await keygate('keypairs', 'update', clientId, '--scopes', 'read', '--comment', 'owned by data', '--name', 'billing-export');
-    expect(updated.stdout).toMatch(/scopes\s+read\n/);
+    expect(updated.stdout).toMatch(/grants\s+\S+=read\n/);
     expect(updated.stdout).toMatch(/name\s+billing-export\n/);
     expect(updated.stdout).toMatch(/comment\s+owned by data/);
 
@@ -138,12 +138,42 @@ describe('keygate keypairs', () => {
     expect((await keygate('keypairs', 'list', '--json')).code).toBe(0);
   });
 
+  it('--grant gives a keypair scopes of another resource server; list and show print the grants', async () => {
+    const payments = 'https://payments.cli.test';
+    expect((await keygate('resource-servers', 'create', '--identifier', payments, '--name', 'Payments', '--scopes', 'read refund')).code).toBe(0);
+    const created = await keygate('keypairs', 'create', '--name', 'payer', '--scopes', 'read', '--grant', `${payments}=read,refund`, '--json');
+    expect(created.code).toBe(0);
+    const keypair = JSON.parse(created.stdout) as { clientId: string; clientSecret: string; scopes: string[]; grants: Array<{ resourceServer: string; scopes: string[] }> };
+    expect(keypair.scopes).toEqual(['read']);
+    expect(keypair.grants).toContainEqual({ resourceServer: payments, scopes: ['read', 'refund'] });
+    const issued = await fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${keypair.clientId}:${keypair.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=client_credentials&resource=${encodeURIComponent(payments)}`,
+    });
+    expect(((await issued.json()) as { scope: string }).scope).toBe('read refund');
+
+    expect((await keygate('keypairs', 'show', keypair.clientId)).stdout).toMatch(new RegExp(`grants\\s+\\S+=read ${payments}=read,refund\\n`));
+    expect((await keygate('keypairs', 'list')).stdout).toMatch(new RegExp(`${keypair.clientId}\\s+payer\\s+enabled\\s+\\S+=read ${payments}=read,refund\\s+kgs_`));
+
+    // On update --grant replaces every grant: here the default server's goes.
+    const updated = await keygate('keypairs', 'update', keypair.clientId, '--grant', `${payments}=refund`);
+    expect(updated.stdout).toMatch(new RegExp(`grants\\s+${payments}=refund\\n`));
+    const bad = await keygate('keypairs', 'update', keypair.clientId, '--grant', payments);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--grant takes RESOURCE_SERVER=scope[,scope...]');
+    const unknown = await keygate('keypairs', 'update', keypair.clientId, '--grant', `${payments}=refund,ghost`, '--grant', 'https://nowhere.cli.test=read');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(`grants[0].scopes[1]: is not defined by ${payments}`);
+    expect(unknown.stderr).toContain('grants[1].resourceServer: is not a resource server available to this account');
+  }, 60_000);
+
   it('prints every bad field of a refused create and exits 1', async () => {
     const refused = await keygate('keypairs', 'create', '--name', 'x', '--scopes', 'read ghost', '--expires', '2w');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('keygate: The request has invalid fields.');
     expect(refused.stderr).toContain('expiresIn: must be 1d, 7d, 30d, 90d');
-    expect(refused.stderr).toContain('scopes: not defined by any resource server: ghost');
+    expect(refused.stderr).toMatch(/scopes: not defined by the default resource server \(\S+\): ghost/);
   });
 
   it('refuses a --grace that is not a whole number before calling the server', async () => {

@@ -1,14 +1,17 @@
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded.js';
-import { migrateDownAll, migrateLatest } from '../../src/db/migrate.js';
+import { migrateDownAll, migrateLatest, migrateOne } from '../../src/db/migrate.js';
 import { newId } from '../../src/shared/ids.js';
 
-const TABLES = ['accounts', 'audit_events', 'console_link_uses', 'console_sessions', 'environments', 'keypair_secrets', 'keypairs', 'memberships', 'notification_outbox', 'rate_limit_windows', 'resource_servers', 'usage_events', 'usage_hourly', 'users'];
+const TABLES = ['accounts', 'audit_events', 'console_link_uses', 'console_sessions', 'environments', 'keypair_grants', 'keypair_secrets', 'keypairs', 'memberships', 'notification_outbox', 'rate_limit_windows', 'resource_servers', 'usage_events', 'usage_hourly', 'users'];
 
 let embedded: EmbeddedPostgres | undefined;
 let knex: Knex;
 let dropDatabase: (() => Promise<void>) | undefined;
+/** What migrations logged through knex's logger. */
+const warnings: string[] = [];
+const log = { warn: (message: string) => void warnings.push(String(message)) };
 
 /** A database of its own: a fresh in-memory PGlite, or a new database on TEST_DATABASE_URL's server. */
 beforeAll(async () => {
@@ -20,14 +23,14 @@ beforeAll(async () => {
     await admin.raw(`create database ${name}`);
     const url = new URL(serverUrl);
     url.pathname = `/${name}`;
-    knex = knexFactory({ client: 'pg', connection: url.toString() });
+    knex = knexFactory({ client: 'pg', connection: url.toString(), log });
     dropDatabase = async () => {
       await admin.raw(`drop database if exists ${name}`);
       await admin.destroy();
     };
   } else {
     embedded = await startEmbeddedPostgres(undefined);
-    knex = knexFactory({ client: 'pg', connection: embedded.url });
+    knex = knexFactory({ client: 'pg', connection: embedded.url, log });
   }
 });
 
@@ -46,7 +49,7 @@ async function tables(): Promise<string[]> {
 
 describe('migrations', () => {
   it('create the whole data model, with comments on every table', async () => {
-    expect(await migrateLatest(knex)).toEqual(['001_initial', '002_status_list', '003_usage_guards_outbox', '004_console']);
+    expect(await migrateLatest(knex)).toEqual(['001_initial', '002_status_list', '003_usage_guards_outbox', '004_console', '005_grants']);
     expect(await tables()).toEqual(TABLES);
     const comments = await knex.raw<{ rows: Array<{ relname: string; comment: string | null }> }>(
       "select c.relname, obj_description(c.oid, 'pg_class') as comment from pg_class c where c.relkind = 'r' and c.relname = any(?)",
@@ -73,13 +76,73 @@ describe('migrations', () => {
   });
 
   it('roll all the way down, and up again', async () => {
-    expect(await migrateDownAll(knex)).toEqual(['004_console', '003_usage_guards_outbox', '002_status_list', '001_initial']);
+    expect(await migrateDownAll(knex)).toEqual(['005_grants', '004_console', '003_usage_guards_outbox', '002_status_list', '001_initial']);
     expect(await tables()).toEqual([]);
     const functions = await knex.raw<{ rows: unknown[] }>("select 1 from pg_proc where proname = 'audit_events_append_only'");
     expect(functions.rows).toEqual([]);
     const sequences = await knex.raw<{ rows: unknown[] }>("select 1 from pg_class where relname = 'status_list_index_seq'");
     expect(sequences.rows).toEqual([]);
-    expect(await migrateLatest(knex)).toEqual(['001_initial', '002_status_list', '003_usage_guards_outbox', '004_console']);
+    expect(await migrateLatest(knex)).toEqual(['001_initial', '002_status_list', '003_usage_guards_outbox', '004_console', '005_grants']);
+    expect(await tables()).toEqual(TABLES);
+  });
+});
+
+describe('005_grants', () => {
+  const PAYMENTS = 'https://payments.example';
+  const REPORTS = 'https://reports.example';
+  const DEFAULT = 'https://api.example';
+  const ids = { a: newId('keypair'), b: newId('keypair'), c: newId('keypair'), d: newId('keypair') };
+
+  it('turns each scope into a grant at the one resource server defining it, narrows shared ones to the default and says so; down restores the scopes', async () => {
+    await migrateDownAll(knex);
+    for (let step = 0; step < 4; step += 1) await migrateOne(knex, 'up');
+    const accountId = newId('account');
+    await knex('accounts').insert({ id: accountId, name: 'a' });
+    const catalogue = (names: string[]) => JSON.stringify(names.map((name) => ({ name, description: name })));
+    await knex('resource_servers').insert([
+      { id: newId('resourceServer'), identifier: DEFAULT, name: 'Default', scopes: catalogue(['read', 'write']), is_default: true },
+      { id: newId('resourceServer'), identifier: PAYMENTS, name: 'Payments', scopes: catalogue(['read', 'refund']) },
+      { id: newId('resourceServer'), identifier: REPORTS, name: 'Reports', scopes: catalogue(['export', 'audit']) },
+    ]);
+    const keypair = (clientId: string, scopes: string[]) => ({ client_id: clientId, account_id: accountId, name: 'k', created_by: 'x', scopes });
+    await knex('keypairs').insert([keypair(ids.a, ['read', 'refund', 'write']), keypair(ids.b, ['export']), keypair(ids.c, ['ghost', 'audit']), keypair(ids.d, [])]);
+
+    warnings.length = 0;
+    expect(await migrateOne(knex, 'up')).toEqual(['005_grants']);
+    const grants = await knex('keypair_grants as g')
+      .join('resource_servers as r', 'r.id', 'g.resource_server_id')
+      .whereIn('g.client_id', Object.values(ids))
+      .orderBy(['g.client_id', 'r.identifier'])
+      .select('g.client_id', 'r.identifier', 'g.scopes');
+    expect(grants).toEqual(
+      [
+        { client_id: ids.a, identifier: DEFAULT, scopes: ['read', 'write'] },
+        { client_id: ids.a, identifier: PAYMENTS, scopes: ['refund'] },
+        { client_id: ids.b, identifier: REPORTS, scopes: ['export'] },
+        { client_id: ids.c, identifier: REPORTS, scopes: ['audit'] },
+      ].sort((x, y) => (x.client_id < y.client_id ? -1 : x.client_id > y.client_id ? 1 : 0)),
+    );
+    // One line per narrowed keypair (a lost read at payments, c a scope nobody defines), then a summary.
+    const narrowed = warnings.filter((line) => line.includes('narrowed keypair'));
+    expect(narrowed.sort()).toEqual(
+      [
+        `005_grants narrowed keypair ${ids.a}: read granted at ${DEFAULT} only, no longer at ${PAYMENTS}`,
+        `005_grants narrowed keypair ${ids.c}: ghost dropped (no resource server defines it)`,
+      ].sort(),
+    );
+    expect(warnings.some((line) => line.startsWith('005_grants narrowed 2 keypair(s)'))).toBe(true);
+    const columns = await knex.raw<{ rows: unknown[] }>("select 1 from information_schema.columns where table_name = 'keypairs' and column_name = 'scopes'");
+    expect(columns.rows).toEqual([]);
+
+    expect(await migrateOne(knex, 'down')).toEqual(['005_grants']);
+    expect(await tables()).not.toContain('keypair_grants');
+    const restored = await knex('keypairs').whereIn('client_id', Object.values(ids)).select('client_id', 'scopes');
+    const scopesOf = Object.fromEntries(restored.map((row: { client_id: string; scopes: string[] }) => [row.client_id, [...row.scopes].sort()]));
+    expect(scopesOf).toEqual({ [ids.a]: ['read', 'refund', 'write'], [ids.b]: ['export'], [ids.c]: ['audit'], [ids.d]: [] });
+    const availableTo = await knex.raw<{ rows: unknown[] }>("select 1 from information_schema.columns where table_name = 'resource_servers' and column_name = 'available_to'");
+    expect(availableTo.rows).toEqual([]);
+
+    expect(await migrateLatest(knex)).toEqual(['005_grants']);
     expect(await tables()).toEqual(TABLES);
   });
 });

@@ -81,7 +81,7 @@ describe('client-credentials grant', () => {
 describe('resource indicators (RFC 8707)', () => {
   it('issues a token for the named resource server with its audience, scopes and lifetime', async () => {
     const identifier = await createResourceServer(kg.keygate, ['reports:read', 'reports:write'], 120);
-    const { keypair, clientSecret } = await createKeypair(kg.keygate, { owner: { environmentId: tenant.environmentId }, scopes: ['read', 'reports:read'] });
+    const { keypair, clientSecret } = await createKeypair(kg.keygate, { owner: { environmentId: tenant.environmentId }, scopes: ['read'], grants: [{ resourceServer: identifier, scopes: ['reports:read'] }] });
 
     const response = await requestToken(kg.http, { clientId: keypair.clientId, clientSecret }, { resource: identifier });
     expect(response.status).toBe(200);
