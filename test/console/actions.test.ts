@@ -45,7 +45,7 @@ const secretIn = (text: string) => /value="(kgs_[^"]+)"/.exec(text)?.[1];
 describe('console actions', () => {
   it('create answers 303 to a one-time secret page; a reload shows it no more and creates nothing', async () => {
     const session = await signIn(admin.email);
-    const created = await post(session, `/console/environments/${tenant.environmentId}/keypairs/new`, { name: 'once', scopes: ['read'], expiry: 'never' });
+    const created = await post(session, `/console/environments/${tenant.environmentId}/keypairs/new`, { name: 'once', grant: [`read ${kg.keygate.catalog.defaultServer!.identifier}`], expiry: 'never' });
     expect(created.status).toBe(303);
     const location = created.headers.location!;
     expect(location).toMatch(/^\/console\/keypairs\/kp_\w+\/secret\/[\w-]{22}$/);
@@ -142,7 +142,7 @@ describe('console actions', () => {
     for (const [action, form, done, notice] of [
       ['disable', { reason: 'retired', confirm: 'yes' }, 'disabled', 'Disabled: token requests with this keypair are refused.'],
       ['enable', {}, 'enabled', 'Enabled.'],
-      ['update', { comment: 'nightly', scopes: ['read'] }, 'saved', 'Saved.'],
+      ['update', { comment: 'nightly', grant: [`read ${kg.keygate.catalog.defaultServer!.identifier}`] }, 'saved', 'Saved.'],
     ] as const) {
       const response = await post(session, `${base}/${action}`, form);
       expect(response.status, action).toBe(303);
