@@ -163,7 +163,7 @@ async function cleanup(config: Config, json: boolean): Promise<void> {
   try {
     await migrateLatest(db.knex);
     // Running servers drop deleted keypairs from their caches through the change feed.
-    const changes = db.embedded ? localChangeFeed() : await postgresChangeFeed(db.url, (sql, bindings) => db.knex.raw(sql, bindings), log);
+    const changes = db.embedded ? localChangeFeed() : await postgresChangeFeed(db.url, log, { connectTimeoutMs: db.timeouts.connectMs });
     try {
       const catalog = await ResourceServerCatalog.load(db.knex, changes);
       const keypairs = new KeypairService({ db: db.knex, changes, catalog, clock: systemClock, maxActiveKeypairs: config.maxActiveKeypairs });

@@ -39,8 +39,9 @@ export class ResourceServerService {
       if (input.isDefault) await trx('resource_servers').where({ is_default: true }).update({ is_default: false, updated_at: now });
       await insertResourceServer(trx, { id, identifier: input.identifier, name: input.name, scopes: input.scopes, accessTokenTtl: input.accessTokenTtl ?? 300, isDefault: input.isDefault ?? false }, now);
       await appendEvent(trx, actor, { action: 'resource_server.created', targetType: 'resource_server', targetId: id, accountId: null, environmentId: null, after: { ...input } }, now);
+      await this.deps.changes.publish(trx, [id]);
     });
-    await this.publish(id);
+    await this.deps.catalog.reload();
     return this.get(id);
   }
 
@@ -60,14 +61,10 @@ export class ResourceServerService {
         updated_at: now,
       });
       await appendEvent(trx, actor, { action: 'resource_server.updated', targetType: 'resource_server', targetId: id, accountId: null, environmentId: null, before: { ...before }, after: { ...input } }, now);
+      await this.deps.changes.publish(trx, [id]);
     });
-    await this.publish(id);
-    return this.get(id);
-  }
-
-  /** Tells every process, and waits for this one's catalog to hold the change. */
-  private async publish(id: string): Promise<void> {
-    await this.deps.changes.publish([id]);
+    // Every process reloads on the notice; this one before it answers.
     await this.deps.catalog.reload();
+    return this.get(id);
   }
 }
