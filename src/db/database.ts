@@ -71,7 +71,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
       if (code.startsWith('08') || code === '57014' || code.startsWith('57P') || code === '53300') return true;
       if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(code)) return true;
     }
-    if (/^(Query read timeout|Connection terminated|timeout expired|Client has encountered a connection error|Connection ended unexpectedly)/.test(message)) return true;
+    // knex puts the statement before the driver's message.
+    if (/(Query read timeout|Connection terminated|timeout expired|Client has encountered a connection error|Connection ended unexpectedly)/.test(message)) return true;
   }
   return false;
 }
