@@ -31,7 +31,9 @@ const EMBEDDED_TIMEOUTS: DatabaseTimeouts = { connectMs: 10_000, statementMs: 0 
 
 /** knex's own warnings (pool, deprecations) as Keygate's JSON log lines, not console text. */
 function knexLog(log: Logger): Knex.Config['log'] {
-  const line = (level: 'debug' | 'warn' | 'error') => (message: unknown) => log[level]('knex', { detail: typeof message === 'string' ? message : (message as Error)?.message ?? String(message) });
+  // The first line only: knex appends stack traces to some messages.
+  const text = (message: unknown) => (typeof message === 'string' ? message : ((message as Error)?.message ?? String(message))).split('\n', 1)[0];
+  const line = (level: 'debug' | 'warn' | 'error') => (message: unknown) => log[level]('knex', { detail: text(message) });
   return { debug: line('debug'), warn: line('warn'), error: line('error'), deprecate: (method: string, alternative: string) => log.warn('knex deprecation', { detail: `${method} is deprecated, use ${alternative}` }) };
 }
 
