@@ -26,6 +26,13 @@ export interface DatabaseTimeouts {
   readonly statementMs: number;
 }
 
+/** The parts of a pg client the pool's hooks touch. */
+interface PooledConnection {
+  readonly readyForQuery?: boolean;
+  readonly connectionParameters: { query_timeout?: number };
+  query(sql: string): Promise<unknown>;
+}
+
 /** The embedded database runs on this process's own thread: nothing to time out but a busy pool. */
 const EMBEDDED_TIMEOUTS: DatabaseTimeouts = { connectMs: 10_000, statementMs: 0 };
 
@@ -42,17 +49,24 @@ export function createKnex(url: string, poolMax: number, timeouts: DatabaseTimeo
     client: 'pg',
     connection: {
       connectionString: url,
+      // Operators (and tests) find a process's connections in pg_stat_activity by it.
+      application_name: `keygate ${process.pid}`,
       connectionTimeoutMillis: timeouts.connectMs,
-      // Both sides: PostgreSQL cancels a slow statement itself (statement_timeout);
-      // pg gives up on a server that does not answer at all (query_timeout).
-      ...(timeouts.statementMs > 0 && { statement_timeout: timeouts.statementMs, query_timeout: timeouts.statementMs }),
     },
     pool: {
       min: 0,
       max: poolMax,
+      // Pooled connections only: the migration lock's own connection may wait longer.
+      // Both sides: PostgreSQL cancels a slow statement itself (statement_timeout);
+      // pg gives up on a server that does not answer at all (query_timeout).
+      afterCreate: (connection: PooledConnection, done: (error: Error | null, connection: PooledConnection) => void) => {
+        if (timeouts.statementMs === 0) return done(null, connection);
+        connection.connectionParameters.query_timeout = timeouts.statementMs;
+        connection.query(`set statement_timeout = ${Math.floor(timeouts.statementMs)}`).then(() => done(null, connection), (error: Error) => done(error, connection));
+      },
       // A connection whose statement timed out on our side still has it outstanding:
       // it is closed rather than handed to the next request.
-      validate: (connection: { readyForQuery?: boolean }) => connection.readyForQuery !== false,
+      validate: (connection: PooledConnection) => connection.readyForQuery !== false,
     },
     acquireConnectionTimeout: timeouts.connectMs,
     ...(log && { log: knexLog(log) }),
