@@ -65,8 +65,8 @@ export class ClientCache {
   #fallbacks = { served: 0, loggedAt: -Infinity };
   /** Bumped by every invalidation; a fill that raced one is not cached. */
   #invalidations = 0;
-  /** Ids invalidated while a preload runs: its rows for them may be stale. */
-  #invalidatedDuringPreload: Set<string> | undefined;
+  /** Per running preload, the ids invalidated since it started: its rows for them may be stale. */
+  #invalidatedDuringPreloads = new Set<Set<string>>();
 
   constructor(
     private readonly db: Knex,
@@ -85,7 +85,7 @@ export class ClientCache {
 
   invalidate(clientId: string): void {
     this.#invalidations += 1;
-    this.#invalidatedDuringPreload?.add(clientId);
+    for (const invalidated of this.#invalidatedDuringPreloads) invalidated.add(clientId);
     if (clientId === ALL) {
       this.#entries.clear();
       this.#preloaded.clear();
@@ -102,12 +102,13 @@ export class ClientCache {
    */
   async preload(pageSize = 1000): Promise<number> {
     const invalidated = new Set<string>();
-    this.#invalidatedDuringPreload = invalidated;
+    this.#invalidatedDuringPreloads.add(invalidated);
     let loaded = 0;
     try {
       for (let after = ''; ; ) {
-        const page = await listEnabledCredentials(this.db, after, pageSize);
+        // Aged from before the read: a change committed during it is not older than this.
         const loadedAt = this.clock.now().getTime();
+        const page = await listEnabledCredentials(this.db, after, pageSize);
         for (const credentials of page) {
           if (!invalidated.has(credentials.clientId) && !invalidated.has(ALL) && !this.#entries.has(credentials.clientId)) {
             this.#preloaded.set(credentials.clientId, { credentials, loadedAt });
@@ -120,7 +121,7 @@ export class ClientCache {
         await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
-      this.#invalidatedDuringPreload = undefined;
+      this.#invalidatedDuringPreloads.delete(invalidated);
     }
     return loaded;
   }
@@ -211,8 +212,12 @@ export class ClientCache {
         return fallback;
       }
     }
-    if (!credentials) return undefined;
     this.#preloaded.delete(clientId);
+    if (!credentials) {
+      // Deleted: no stale copy may be served later as a fallback.
+      this.#entries.delete(clientId);
+      return undefined;
+    }
     const entry = this.build(provider, credentials, credentials === preloaded?.credentials ? preloaded.loadedAt : now);
     if (this.#invalidations === invalidationsBefore) {
       this.#entries.delete(clientId);
