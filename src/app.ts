@@ -9,7 +9,7 @@ import { AuditHistory } from './audit/query.js';
 import { consoleMiddleware } from './console/routes.js';
 import { ConsoleSignIn } from './console/sign_in.js';
 import type { Config } from './config/config.js';
-import { openDatabase, type Database } from './db/database.js';
+import { DATABASE_RETRY_AFTER_SECONDS, openDatabase, type Database } from './db/database.js';
 import { migrateLatest } from './db/migrate.js';
 import { localChangeFeed, postgresChangeFeed, type ChangeFeed } from './db/notify.js';
 import { LastUsedRecorder } from './keypairs/last_used.js';
@@ -109,17 +109,17 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.logLevel);
   let keySet = await loadKeySet(config);
-  const db = options.database ?? (await openDatabase(config));
+  const db = options.database ?? (await openDatabase(config, log));
   const ownsDatabase = options.database === undefined;
 
   try {
     await migrateLatest(db.knex);
     const changes = db.embedded
       ? localChangeFeed()
-      : await postgresChangeFeed(db.url, (sql, bindings) => db.knex.raw(sql, bindings), log);
+      : await postgresChangeFeed(db.url, log, { connectTimeoutMs: db.timeouts.connectMs });
     const firstStart = await bootstrapFirstStart(db.knex, config, clock.now());
     const catalog = await ResourceServerCatalog.load(db.knex, changes);
-    const clients = new ClientCache(db.knex, clock, changes);
+    const clients = new ClientCache(db.knex, clock, changes, { maxAgeSeconds: config.clientCacheMaxAgeSeconds, log });
     // In the background: requests meanwhile fall back to one query per new keypair.
     const preloading = clients
       .preload()
@@ -184,6 +184,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
       built.on('grant.success', (ctx: KoaContextWithOIDC) => metrics.tokensIssued.inc({ resource: resourceLabel(ctx) }));
       built.on('grant.error', (ctx: KoaContextWithOIDC, error: { error?: string }) => {
         metrics.tokensRefused.inc({ error: error.error ?? 'server_error', resource: resourceLabel(ctx) });
+        if (error.error === 'temporarily_unavailable') ctx.set('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
       });
       built.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
         log.error('token endpoint error', { requestId: requestIds.get(ctx.req), error: error.message });
@@ -219,7 +220,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
         else log.info('request', line);
       }
     });
-    app.use(opsMiddleware({ db: db.knex, keySet: () => keySet, metrics, metricsToken: config.metricsToken }));
+    app.use(opsMiddleware({ db: db.knex, changes, keySet: () => keySet, metrics, metricsToken: config.metricsToken }));
     const statusLists = new StatusLists({ db: db.knex, clock, issuer: config.issuer, alg: config.tokenSigningAlg, ttlSeconds: config.statusListTtlSeconds, keySet: () => keySet });
     changes.subscribe(() => statusLists.invalidate());
     app.use(async (ctx, next) => {

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/database.js';
 import type { ErrorCode } from '../shared/errors.js';
 import { KeygateError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
@@ -45,8 +46,10 @@ export function renderProblem(ctx: Context, status: number, code: string, title:
 }
 
 /**
- * Renders every admin API failure as RFC 9457 problem+json. Unknown errors become a
- * 500 that says nothing of the cause (the log has it, minus any request data).
+ * Renders every admin API failure as RFC 9457 problem+json. An unreachable or hung
+ * database is a 503 with Retry-After (its detail does not claim the change was not
+ * applied: a COMMIT that timed out may still land). Unknown errors become a 500 that
+ * says nothing of the cause (the log has it, minus any request data).
  */
 export function problemMiddleware(log: Logger) {
   return async (ctx: Context, next: () => Promise<unknown>) => {
@@ -64,6 +67,12 @@ export function problemMiddleware(log: Logger) {
           const description = error.message.replace(/["\\]/g, '');
           ctx.set('WWW-Authenticate', ctx.get('Authorization') ? `Bearer error="invalid_token", error_description="${description}"` : 'Bearer');
         }
+        return;
+      }
+      if (isDatabaseUnavailable(error)) {
+        log.warn('admin API: database unavailable', { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, error: (error as Error).message });
+        renderProblem(ctx, 503, 'database_unavailable', 'Service unavailable', `The database did not answer in time; try again in ${DATABASE_RETRY_AFTER_SECONDS} seconds.`);
+        ctx.set('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
         return;
       }
       log.error('admin API error', { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, error: (error as Error).message, stack: (error as Error).stack });

@@ -134,24 +134,51 @@ async function serve(config: Config): Promise<void> {
   });
 }
 
+/** Re-forks after workers die unasked back off: 1 s, doubling up to 30 s... */
+const REFORK_FIRST_DELAY_MS = 1000;
+const REFORK_MAX_DELAY_MS = 30_000;
+/** ...until a worker stays up this long, which starts the count again (ms). */
+const WORKER_STABLE_MS = 30_000;
+
 /**
  * WORKERS > 1: this process forks the workers, which share the port (node:cluster),
- * passes SIGTERM/SIGINT/SIGHUP on, and replaces a worker that dies unasked.
+ * passes SIGTERM/SIGINT/SIGHUP on, and replaces a worker that dies unasked. Workers
+ * that keep dying (PostgreSQL down, say) are replaced ever more slowly rather than
+ * in a tight loop.
  */
 function supervise(config: Config): Promise<void> {
   let stopping = false;
-  const fork = () => cluster.fork();
+  let quickExits = 0;
+  const startedAt = new Map<number, number>();
+  const pending = new Set<NodeJS.Timeout>();
+  const fork = () => {
+    const worker = cluster.fork();
+    startedAt.set(worker.id, Date.now());
+  };
   for (let i = 0; i < config.workers; i += 1) fork();
   cluster.on('exit', (worker, code) => {
+    const ranMs = Date.now() - (startedAt.get(worker.id) ?? Date.now());
+    startedAt.delete(worker.id);
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
       return;
     }
-    process.stderr.write(`keygate: worker ${worker.process.pid} exited with ${code}; starting another\n`);
-    fork();
+    quickExits = ranMs >= WORKER_STABLE_MS ? 0 : quickExits + 1;
+    const delay = quickExits === 0 ? 0 : Math.min(REFORK_MAX_DELAY_MS, REFORK_FIRST_DELAY_MS * 2 ** (quickExits - 1));
+    process.stderr.write(`keygate: worker ${worker.process.pid} exited with ${code} after ${(ranMs / 1000).toFixed(1)} s; starting another in ${delay / 1000} s\n`);
+    const timer = setTimeout(() => {
+      pending.delete(timer);
+      if (!stopping) fork();
+    }, delay);
+    pending.add(timer);
   });
   const forward = (signal: NodeJS.Signals) => {
-    if (signal !== 'SIGHUP') stopping = true;
+    if (signal !== 'SIGHUP') {
+      stopping = true;
+      for (const timer of pending) clearTimeout(timer);
+      pending.clear();
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+    }
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
   };
   process.on('SIGTERM', () => forward('SIGTERM'));
@@ -178,7 +205,7 @@ async function cleanup(config: Config, json: boolean): Promise<void> {
   try {
     await migrateLatest(db.knex);
     // Running servers drop deleted keypairs from their caches through the change feed.
-    const changes = db.embedded ? localChangeFeed() : await postgresChangeFeed(db.url, (sql, bindings) => db.knex.raw(sql, bindings), log);
+    const changes = db.embedded ? localChangeFeed() : await postgresChangeFeed(db.url, log, { connectTimeoutMs: db.timeouts.connectMs });
     try {
       const catalog = await ResourceServerCatalog.load(db.knex, changes);
       const keypairs = new KeypairService({ db: db.knex, changes, catalog, clock: systemClock, maxActiveKeypairs: config.maxActiveKeypairs });

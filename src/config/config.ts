@@ -16,6 +16,21 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   /** DATABASE_POOL_MAX: connections per process to DATABASE_URL. Default 10 (the embedded database always uses 1). */
   readonly databasePoolMax: number;
+  /**
+   * DATABASE_CONNECT_TIMEOUT: how long opening a connection to DATABASE_URL, or waiting
+   * for a free one in the pool, may take before the request answers 503. Default 2 (seconds).
+   */
+  readonly databaseConnectTimeoutSeconds: number;
+  /**
+   * DATABASE_STATEMENT_TIMEOUT: how long one statement on DATABASE_URL may take (a
+   * hung or overloaded server) before the request answers 503; 0 for no limit. Default 2 (seconds).
+   */
+  readonly databaseStatementTimeoutSeconds: number;
+  /**
+   * CLIENT_CACHE_MAX_AGE: how long a cached keypair is used before it is read again,
+   * even with no change notice (a second line of defence behind the change feed). Default 60 (seconds).
+   */
+  readonly clientCacheMaxAgeSeconds: number;
   /** DATA_DIR: where the embedded database keeps its files. Default ./data. */
   readonly dataDir: string;
   /** KEYS_FILE: the private JWKS on disk, created on first start. Default keys/jwks.json. */
@@ -226,6 +241,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     issuer,
     databaseUrl: databaseUrl(env),
     databasePoolMax: integerIn(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
+    databaseConnectTimeoutSeconds: integerIn(env, 'DATABASE_CONNECT_TIMEOUT', 2, 1, 600),
+    databaseStatementTimeoutSeconds: integerIn(env, 'DATABASE_STATEMENT_TIMEOUT', 2, 0, 86_400),
+    clientCacheMaxAgeSeconds: integerIn(env, 'CLIENT_CACHE_MAX_AGE', 60, 1, 86_400),
     dataDir: path.resolve(cwd, nonEmpty(env, 'DATA_DIR') ?? 'data'),
     keysFile: path.resolve(cwd, nonEmpty(env, 'KEYS_FILE') ?? 'keys/jwks.json'),
     keysJwks: nonEmpty(env, 'KEYS_JWKS'),

@@ -1,6 +1,7 @@
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { ConfigError, type Config } from '../config/config.js';
+import { createLogger, type Logger } from '../shared/log.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 
 // bigint (count(*), sequence values) comes back as a string by default; Keygate wants numbers. (timestamptz already parses to Date.)
@@ -12,20 +13,94 @@ export interface Database {
   readonly url: string;
   /** True when this process owns the database (PGlite); false on an external PostgreSQL. */
   readonly embedded: boolean;
+  /** The limits the pool applies (DATABASE_CONNECT_TIMEOUT, DATABASE_STATEMENT_TIMEOUT). */
+  readonly timeouts: DatabaseTimeouts;
   close(): Promise<void>;
 }
 
-export function createKnex(url: string, poolMax: number): Knex {
+/** How long a request waits for the database before it answers 503. */
+export interface DatabaseTimeouts {
+  /** Opening a connection, or waiting for a free one in the pool (ms). */
+  readonly connectMs: number;
+  /** One statement (ms); 0: no limit. */
+  readonly statementMs: number;
+}
+
+/** The parts of a pg client the pool's hooks touch. */
+interface PooledConnection {
+  readonly readyForQuery?: boolean;
+  readonly connectionParameters: { query_timeout?: number };
+  query(sql: string): Promise<unknown>;
+}
+
+/** The embedded database runs on this process's own thread: nothing to time out but a busy pool. */
+const EMBEDDED_TIMEOUTS: DatabaseTimeouts = { connectMs: 10_000, statementMs: 0 };
+
+/** knex's own warnings (pool, deprecations) as Keygate's JSON log lines, not console text. */
+function knexLog(log: Logger): Knex.Config['log'] {
+  // The first line only: knex appends stack traces to some messages.
+  const text = (message: unknown) => (typeof message === 'string' ? message : ((message as Error)?.message ?? String(message))).split('\n', 1)[0];
+  const line = (level: 'debug' | 'warn' | 'error') => (message: unknown) => log[level]('knex', { detail: text(message) });
+  return { debug: line('debug'), warn: line('warn'), error: line('error'), deprecate: (method: string, alternative: string) => log.warn('knex deprecation', { detail: `${method} is deprecated, use ${alternative}` }) };
+}
+
+export function createKnex(url: string, poolMax: number, timeouts: DatabaseTimeouts = EMBEDDED_TIMEOUTS, log?: Logger): Knex {
   return knexFactory({
     client: 'pg',
-    connection: url,
-    pool: { min: 0, max: poolMax },
-    acquireConnectionTimeout: 10_000,
+    connection: {
+      connectionString: url,
+      // Operators (and tests) find a process's connections in pg_stat_activity by it.
+      application_name: `keygate ${process.pid}`,
+      connectionTimeoutMillis: timeouts.connectMs,
+    },
+    pool: {
+      min: 0,
+      max: poolMax,
+      // Pooled connections only: the migration lock's own connection may wait longer.
+      // Both sides: PostgreSQL cancels a slow statement itself (statement_timeout);
+      // pg gives up on a server that does not answer at all (query_timeout).
+      afterCreate: (connection: PooledConnection, done: (error: Error | null, connection: PooledConnection) => void) => {
+        if (timeouts.statementMs === 0) return done(null, connection);
+        connection.connectionParameters.query_timeout = timeouts.statementMs;
+        connection.query(`set statement_timeout = ${Math.floor(timeouts.statementMs)}`).then(() => done(null, connection), (error: Error) => done(error, connection));
+      },
+      // A connection whose statement timed out on our side still has it outstanding:
+      // it is closed rather than handed to the next request.
+      validate: (connection: PooledConnection) => connection.readyForQuery !== false,
+    },
+    acquireConnectionTimeout: timeouts.connectMs,
+    ...(log && { log: knexLog(log) }),
   });
 }
 
+/**
+ * True when `error` says the database is unreachable, hung or shedding load (a
+ * timeout, a refused or dropped connection, a server shutting down), as opposed to
+ * a bad statement: callers answer 503 with Retry-After rather than 500.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth += 1) {
+    const { code, name, message } = current as Error & { code?: unknown };
+    if (name === 'KnexTimeoutError') return true;
+    if (typeof code === 'string') {
+      // 08: connection exception; 57014: statement_timeout; 57P0x: shutting down; 53300: too many connections.
+      if (code.startsWith('08') || code === '57014' || code.startsWith('57P') || code === '53300') return true;
+      if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(code)) return true;
+    }
+    // knex puts the statement before the driver's message.
+    if (/(Query read timeout|Connection terminated|timeout expired|Client has encountered a connection error|Connection ended unexpectedly)/.test(message)) return true;
+  }
+  return false;
+}
+
+/** Seconds a client should wait before retrying after a 503 caused by the database. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
 /** Opens DATABASE_URL, or the embedded database in DATA_DIR, and checks it answers. */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolMax'>): Promise<Database> {
+export async function openDatabase(
+  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolMax'> & Partial<Pick<Config, 'databaseConnectTimeoutSeconds' | 'databaseStatementTimeoutSeconds' | 'logLevel'>>,
+  log: Logger = createLogger(config.logLevel ?? 'info'),
+): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
   if (url === undefined) {
@@ -40,7 +115,10 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir
   // can interleave two connections' extended-protocol messages (one's Bind replacing
   // the other's unnamed portal). One connection makes that impossible and costs
   // nothing: PGlite runs one query at a time anyway.
-  const knex = createKnex(url, embedded ? 1 : config.databasePoolMax);
+  const timeouts = embedded
+    ? EMBEDDED_TIMEOUTS
+    : { connectMs: (config.databaseConnectTimeoutSeconds ?? 2) * 1000, statementMs: (config.databaseStatementTimeoutSeconds ?? 2) * 1000 };
+  const knex = createKnex(url, embedded ? 1 : config.databasePoolMax, timeouts, log);
   try {
     await knex.raw('select 1');
   } catch (error) {
@@ -52,6 +130,7 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir
     knex,
     url,
     embedded: embedded !== undefined,
+    timeouts,
     async close() {
       await knex.destroy();
       await embedded?.stop();

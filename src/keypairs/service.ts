@@ -97,8 +97,8 @@ const AUDITED_FIELDS = ['name', 'comment', 'scopes', 'grants', 'rateLimitPerMinu
 export const AUTO_DISABLE_REASON = 'auto-disabled: sustained failures';
 
 /**
- * Every change to keypairs goes through here: one transaction with its audit event,
- * then a change notice so every process's client cache drops the keypair.
+ * Every change to keypairs goes through here: one transaction with its audit event
+ * and a change notice, so every process's client cache drops the keypair at commit.
  */
 export class KeypairService {
   constructor(private readonly deps: KeypairServiceDeps) {}
@@ -239,8 +239,8 @@ export class KeypairService {
         after: { gracePeriodSeconds, previousSecretExpiresAt: previousExpiresAt.toISOString() },
       }, now);
       await notify(trx, 'keypair.rotated', keypair, actor, now, { secretHint: secretHint(minted.last4), gracePeriodSeconds });
+      await this.deps.changes.publish(trx, [clientId]);
     });
-    await this.deps.changes.publish([clientId]);
     return { keypair: await this.getKeypair(clientId), clientSecret: minted.secret };
   }
 
@@ -299,8 +299,8 @@ export class KeypairService {
         after: Object.fromEntries(changed.map((field) => [field, after[field]])),
       }, now);
       if (changes.enabled === false) await notify(trx, 'keypair.disabled', before, actor, now, { reason: input.disabledReason ?? null });
+      await this.deps.changes.publish(trx, [clientId]);
     });
-    await this.deps.changes.publish([clientId]);
     return this.getKeypair(clientId);
   }
 
@@ -336,8 +336,8 @@ export class KeypairService {
         ...(reason !== undefined && { after: { reason } }),
       }, now);
       await notify(trx, 'keypair.deleted', keypair, actor, now, { reason: reason ?? null });
+      await this.deps.changes.publish(trx, [clientId]);
     });
-    await this.deps.changes.publish([clientId]);
   }
 
   /**

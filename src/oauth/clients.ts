@@ -1,10 +1,13 @@
 import type { Knex } from 'knex';
 import type Provider from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import { isDatabaseUnavailable } from '../db/database.js';
 import { ALL, type ChangeFeed } from '../db/notify.js';
 import { digestsEqual, hashSecret, isWellFormedSecret } from '../keypairs/secret.js';
 import { findCredentials, listEnabledCredentials, type KeypairCredentials } from '../keypairs/store.js';
 import type { Clock } from '../shared/clock.js';
 import { hasPrefix } from '../shared/ids.js';
+import type { Logger } from '../shared/log.js';
 import type { TokenGuards } from './guards.js';
 import { tokenRequestContext } from './request_context.js';
 
@@ -13,7 +16,17 @@ type ProviderClient = InstanceType<Provider['Client']>;
 interface CachedClient {
   readonly client: ProviderClient;
   readonly credentials: KeypairCredentials;
+  /** When it was read from the database (clock ms): past the maximum age it is read again. */
+  readonly loadedAt: number;
 }
+
+interface PreloadedCredentials {
+  readonly credentials: KeypairCredentials;
+  readonly loadedAt: number;
+}
+
+/** At most one "serving from cache" line per this many ms, with the count since the last. */
+const FALLBACK_LOG_INTERVAL_MS = 10_000;
 
 /** Where a built oidc-provider Client keeps the keypair it was built from. */
 const CREDENTIALS = Symbol('keygate.credentials');
@@ -37,27 +50,42 @@ const MAX_ENTRIES = 200_000;
  * changes. Changes arrive through the change feed (LISTEN/NOTIFY across processes).
  * Enabled/expiry are checked on every find against the clock, so an expiry needs no
  * notice.
+ *
+ * The cache is trusted only while the feed is up and an entry is younger than
+ * CLIENT_CACHE_MAX_AGE: otherwise each request reads its keypair (one primary-key
+ * read). Only when that read fails because the database is unreachable is a cached
+ * entry served anyway, and that is logged.
  */
 export class ClientCache {
   #entries = new Map<string, CachedClient>();
   /** Credentials loaded ahead of use (preload); a Client is built from them on first use. */
-  #preloaded = new Map<string, KeypairCredentials>();
+  #preloaded = new Map<string, PreloadedCredentials>();
+  readonly #maxAgeMs: number;
+  readonly #log: Logger | undefined;
+  #fallbacks = { served: 0, loggedAt: -Infinity };
   /** Bumped by every invalidation; a fill that raced one is not cached. */
   #invalidations = 0;
-  /** Ids invalidated while a preload runs: its rows for them may be stale. */
-  #invalidatedDuringPreload: Set<string> | undefined;
+  /** Per running preload, the ids invalidated since it started: its rows for them may be stale. */
+  #invalidatedDuringPreloads = new Set<Set<string>>();
 
   constructor(
     private readonly db: Knex,
     private readonly clock: Clock,
-    changes: ChangeFeed,
+    private readonly changes: ChangeFeed,
+    options: { maxAgeSeconds?: number; log?: Logger } = {},
   ) {
+    this.#maxAgeMs = (options.maxAgeSeconds ?? 60) * 1000;
+    this.#log = options.log;
     changes.subscribe((id) => this.invalidate(id));
+    // Back from an outage: the cache was emptied (ALL); fill it again in the background.
+    changes.onStateChange((state) => {
+      if (state === 'up') void this.preload().catch(() => undefined);
+    });
   }
 
   invalidate(clientId: string): void {
     this.#invalidations += 1;
-    this.#invalidatedDuringPreload?.add(clientId);
+    for (const invalidated of this.#invalidatedDuringPreloads) invalidated.add(clientId);
     if (clientId === ALL) {
       this.#entries.clear();
       this.#preloaded.clear();
@@ -74,14 +102,16 @@ export class ClientCache {
    */
   async preload(pageSize = 1000): Promise<number> {
     const invalidated = new Set<string>();
-    this.#invalidatedDuringPreload = invalidated;
+    this.#invalidatedDuringPreloads.add(invalidated);
     let loaded = 0;
     try {
       for (let after = ''; ; ) {
+        // Aged from before the read: a change committed during it is not older than this.
+        const loadedAt = this.clock.now().getTime();
         const page = await listEnabledCredentials(this.db, after, pageSize);
         for (const credentials of page) {
           if (!invalidated.has(credentials.clientId) && !invalidated.has(ALL) && !this.#entries.has(credentials.clientId)) {
-            this.#preloaded.set(credentials.clientId, credentials);
+            this.#preloaded.set(credentials.clientId, { credentials, loadedAt });
             loaded += 1;
           }
         }
@@ -91,7 +121,7 @@ export class ClientCache {
         await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
-      this.#invalidatedDuringPreload = undefined;
+      this.#invalidatedDuringPreloads.delete(invalidated);
     }
     return loaded;
   }
@@ -162,13 +192,43 @@ export class ClientCache {
   private async lookup(provider: Provider, clientId: string): Promise<CachedClient | undefined> {
     // Ids that cannot be a keypair's never reach the database.
     if (typeof clientId !== 'string' || !hasPrefix('keypair', clientId)) return undefined;
+    const now = this.clock.now().getTime();
+    const trusted = (loadedAt: number) => this.changes.state === 'up' && now - loadedAt < this.#maxAgeMs;
     const cached = this.#entries.get(clientId);
-    if (cached) return cached;
+    if (cached && trusted(cached.loadedAt)) return cached;
+    const preloaded = this.#preloaded.get(clientId);
 
     const invalidationsBefore = this.#invalidations;
-    const credentials = this.#preloaded.get(clientId) ?? (await findCredentials(this.db, clientId));
-    if (!credentials) return undefined;
+    let credentials: KeypairCredentials | undefined;
+    if (preloaded && trusted(preloaded.loadedAt)) {
+      credentials = preloaded.credentials;
+    } else {
+      try {
+        credentials = await findCredentials(this.db, clientId);
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) throw error;
+        const fallback = cached ?? (preloaded && this.build(provider, preloaded.credentials, preloaded.loadedAt));
+        if (!fallback) throw temporarilyUnavailable(error);
+        this.logFallback(now, error);
+        return fallback;
+      }
+    }
     this.#preloaded.delete(clientId);
+    if (!credentials) {
+      // Deleted: no stale copy may be served later as a fallback.
+      this.#entries.delete(clientId);
+      return undefined;
+    }
+    const entry = this.build(provider, credentials, credentials === preloaded?.credentials ? preloaded.loadedAt : now);
+    if (this.#invalidations === invalidationsBefore) {
+      this.#entries.delete(clientId);
+      if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
+      this.#entries.set(clientId, entry);
+    }
+    return entry;
+  }
+
+  private build(provider: Provider, credentials: KeypairCredentials, loadedAt: number): CachedClient {
     // The typings hide the constructor's metadata argument; it is what addClient passes.
     const ClientClass = provider.Client as unknown as new (metadata: Record<string, unknown>) => ProviderClient;
     const client = new ClientClass({
@@ -180,11 +240,25 @@ export class ClientCache {
       token_endpoint_auth_method: 'client_secret_basic',
     });
     Object.defineProperty(client, CREDENTIALS, { value: credentials });
-    const entry = { client, credentials };
-    if (this.#invalidations === invalidationsBefore) {
-      if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
-      this.#entries.set(clientId, entry);
-    }
-    return entry;
+    return { client, credentials, loadedAt };
   }
+
+  /** The database is unreachable and the cache answers instead: say so, at a bounded rate. */
+  private logFallback(now: number, error: unknown): void {
+    this.#fallbacks.served += 1;
+    if (now - this.#fallbacks.loggedAt < FALLBACK_LOG_INTERVAL_MS) return;
+    this.#log?.warn('database unreachable: serving keypairs from the cache', {
+      changeFeed: this.changes.state,
+      served: this.#fallbacks.served,
+      error: (error as Error).message,
+    });
+    this.#fallbacks = { served: 0, loggedAt: now };
+  }
+}
+
+/** The token endpoint's answer when the database cannot be reached: 503, RFC 6749 body, Retry-After set by the app. */
+function temporarilyUnavailable(cause: unknown): Error {
+  const error = new errors.TemporarilyUnavailable('the authorization server cannot reach its database; retry shortly', { cause });
+  Object.assign(error, { status: 503, statusCode: 503, expose: true, error_detail: undefined });
+  return error;
 }

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Knex } from 'knex';
+import type { ChangeFeed } from '../db/notify.js';
 import type { KeySet } from '../signing/keystore.js';
 import type { Metrics } from './metrics.js';
 
@@ -12,9 +13,13 @@ function sameSecret(presented: string, expected: string): boolean {
 
 /**
  * GET /healthz: the process is up. GET /readyz: the database answers and signing keys
- * are loaded. GET /metrics: Prometheus text, behind METRICS_TOKEN when it is set.
+ * are loaded; it also reports the change feed, without failing on it: with the feed
+ * down the process still answers correctly (it reads each keypair from the database),
+ * and since a PostgreSQL restart drops every process's feed at once, failing readiness
+ * on it would take the whole fleet out of a load balancer together.
+ * GET /metrics: Prometheus text, behind METRICS_TOKEN when it is set.
  */
-export function opsMiddleware(deps: { db: Knex; keySet: () => KeySet; metrics: Metrics; metricsToken: string | undefined }) {
+export function opsMiddleware(deps: { db: Knex; changes: Pick<ChangeFeed, 'state'>; keySet: () => KeySet; metrics: Metrics; metricsToken: string | undefined }) {
   return async (ctx: Context, next: Next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     switch (ctx.path) {
@@ -24,7 +29,7 @@ export function opsMiddleware(deps: { db: Knex; keySet: () => KeySet; metrics: M
         return;
       case '/readyz': {
         ctx.set('Cache-Control', 'no-store');
-        const checks = { database: 'ok', keys: deps.keySet().keys.length > 0 ? 'ok' : 'missing' };
+        const checks = { database: 'ok', keys: deps.keySet().keys.length > 0 ? 'ok' : 'missing', changeFeed: deps.changes.state };
         try {
           await deps.db.raw('select 1');
         } catch {

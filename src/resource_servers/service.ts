@@ -46,8 +46,9 @@ export class ResourceServerService {
       if (input.isDefault) await trx('resource_servers').where({ is_default: true }).update({ is_default: false, updated_at: now });
       await insertResourceServer(trx, { id, identifier: input.identifier, name: input.name, scopes: input.scopes, accessTokenTtl: input.accessTokenTtl ?? 300, isDefault: input.isDefault ?? false, availableTo: input.availableTo ?? null }, now);
       await appendEvent(trx, actor, { action: 'resource_server.created', targetType: 'resource_server', targetId: id, accountId: null, environmentId: null, after: { ...input } }, now);
+      await this.deps.changes.publish(trx, [id]);
     });
-    await this.publish([id]);
+    await this.deps.catalog.reload();
     return this.get(id);
   }
 
@@ -83,15 +84,11 @@ export class ResourceServerService {
         before: { ...before },
         after: { ...input, ...(narrowed.length > 0 && { grantsRemovedFrom: narrowed }) },
       }, now);
+      await this.deps.changes.publish(trx, [id, ...narrowed]);
     });
-    await this.publish([id, ...narrowed]);
-    return this.get(id);
-  }
-
-  /** Tells every process, and waits for this one's catalog to hold the change. */
-  private async publish(ids: string[]): Promise<void> {
-    await this.deps.changes.publish(ids);
+    // Every process reloads on the notice; this one before it answers.
     await this.deps.catalog.reload();
+    return this.get(id);
   }
 }
 

@@ -138,22 +138,21 @@ export class TenancyService {
    */
   async closeEnvironment(actor: Actor, id: string): Promise<void> {
     const now = this.deps.clock.now();
-    const deleted = await this.db.transaction(async (trx) => {
+    await this.db.transaction(async (trx) => {
       const environment = await trx<AccountRow>('environments').where({ id }).forUpdate().first();
       if (!environment || environment.status === 'closed') throw notFound('Environment');
       const clientIds = await this.deleteKeypairsOf(trx, actor, { environment_id: id }, now);
       await trx('environments').where({ id }).update({ status: 'closed', updated_at: now });
       await trx('memberships').where({ environment_id: id }).delete();
       await appendEvent(trx, actor, { action: 'environment.closed', targetType: 'environment', targetId: id, accountId: environment.account_id!, environmentId: id, after: { deletedKeypairs: clientIds.length } }, now);
-      return clientIds;
+      await this.deps.changes.publish(trx, clientIds);
     });
-    await this.deps.changes.publish(deleted);
   }
 
   /** Closes an account and every environment of it, deleting all their keypairs. */
   async closeAccount(actor: Actor, id: string): Promise<void> {
     const now = this.deps.clock.now();
-    const deleted = await this.db.transaction(async (trx) => {
+    await this.db.transaction(async (trx) => {
       const account = await trx<AccountRow>('accounts').where({ id }).forUpdate().first();
       if (!account || account.status === 'closed') throw notFound('Account');
       const clientIds = await this.deleteKeypairsOf(trx, actor, { account_id: id }, now);
@@ -161,9 +160,8 @@ export class TenancyService {
       await trx('accounts').where({ id }).update({ status: 'closed', updated_at: now });
       await trx('memberships').where({ account_id: id }).orWhereIn('environment_id', trx('environments').select('id').where({ account_id: id })).delete();
       await appendEvent(trx, actor, { action: 'account.closed', targetType: 'account', targetId: id, accountId: id, environmentId: null, after: { deletedKeypairs: clientIds.length } }, now);
-      return clientIds;
+      await this.deps.changes.publish(trx, clientIds);
     });
-    await this.deps.changes.publish(deleted);
   }
 
   private async deleteKeypairsOf(trx: Knex.Transaction, actor: Actor, where: { account_id: string } | { environment_id: string }, now: Date): Promise<string[]> {

@@ -34,4 +34,18 @@ describe('the client cache', () => {
       await second.close();
     }
   });
+
+  it('a cached keypair is read again once older than CLIENT_CACHE_MAX_AGE, even when no change notice came', async () => {
+    const tenant = await createTenant(kg.keygate);
+    const { keypair, clientSecret } = await createKeypair(kg.keygate, { owner: { environmentId: tenant.environmentId } });
+    const client = { clientId: keypair.clientId, clientSecret };
+    expect((await requestToken(kg.http, client)).status).toBe(200);
+    // A change whose notice never arrives (written behind Keygate's back, as a lost NOTIFY would leave it).
+    await kg.keygate.db.knex('keypairs').where({ client_id: keypair.clientId }).update({ enabled: false });
+    expect((await requestToken(kg.http, client)).status).toBe(200);
+    kg.clock.advance(kg.keygate.config.clientCacheMaxAgeSeconds - 1);
+    expect((await requestToken(kg.http, client)).status).toBe(200);
+    kg.clock.advance(1);
+    expect((await requestToken(kg.http, client)).status).toBe(401);
+  });
 });

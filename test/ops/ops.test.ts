@@ -19,7 +19,7 @@ describe('health', () => {
     expect(health.body).toEqual({ status: 'ok' });
     const ready = await kg.http.get('/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: 'ready', checks: { database: 'ok', keys: 'ok' } });
+    expect(ready.body).toEqual({ status: 'ready', checks: { database: 'ok', keys: 'ok', changeFeed: 'up' } });
   });
 });
 
