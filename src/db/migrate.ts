@@ -3,6 +3,7 @@ import * as initial from '../../migrations/001_initial.js';
 import * as statusList from '../../migrations/002_status_list.js';
 import * as usageGuardsOutbox from '../../migrations/003_usage_guards_outbox.js';
 import * as consoleSignIn from '../../migrations/004_console.js';
+import * as identities from '../../migrations/006_identities.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -18,6 +19,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['002_status_list', statusList],
   ['003_usage_guards_outbox', usageGuardsOutbox],
   ['004_console', consoleSignIn],
+  ['006_identities', identities],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Migration]> = {

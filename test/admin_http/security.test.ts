@@ -224,7 +224,7 @@ describe('authentication', () => {
 });
 
 describe('an external identity provider (ADMIN_TRUSTED_ISSUERS)', () => {
-  it('its tokens map to Keygate users by email', async () => {
+  it('its tokens map to Keygate users by verified email', async () => {
     const { publicKey, privateKey } = await generateKeyPair('RS256');
     const jwk = { ...(await exportJWK(publicKey)), kid: 'idp-key', alg: 'RS256', use: 'sig' };
     const idp = createServer((_req, res) => {
@@ -235,13 +235,13 @@ describe('an external identity provider (ADMIN_TRUSTED_ISSUERS)', () => {
     const jwksUri = `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks`;
     const withIdp = await startTestKeygate({ ADMIN_TRUSTED_ISSUERS: JSON.stringify([{ issuer: 'https://idp.example', jwksUri, audience: 'keygate-admin' }]) });
     try {
-      const sign = (claims: Record<string, unknown>, audience = 'keygate-admin') =>
-        new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'idp-key' }).setIssuer('https://idp.example').setAudience(audience).setSubject('idp-subject').setExpirationTime('5m').sign(privateKey);
-      const me = await withIdp.http.get('/admin/v1/me').set('Authorization', `Bearer ${await sign({ email: users.accountAdmin.email.toUpperCase() })}`);
+      const sign = (claims: Record<string, unknown>, audience = 'keygate-admin', subject = 'idp-subject') =>
+        new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'idp-key' }).setIssuer('https://idp.example').setAudience(audience).setSubject(subject).setExpirationTime('5m').sign(privateKey);
+      const me = await withIdp.http.get('/admin/v1/me').set('Authorization', `Bearer ${await sign({ email: users.accountAdmin.email.toUpperCase(), email_verified: true })}`);
       expect(me.status).toBe(200);
       expect(me.body.id).toBe(users.accountAdmin.id);
-      expect((await withIdp.http.get('/admin/v1/me').set('Authorization', `Bearer ${await sign({ email: users.accountAdmin.email }, 'other')}`)).status).toBe(401);
-      expect((await withIdp.http.get('/admin/v1/me').set('Authorization', `Bearer ${await sign({ email: 'stranger@example.test' })}`)).status).toBe(401);
+      expect((await withIdp.http.get('/admin/v1/me').set('Authorization', `Bearer ${await sign({ email: users.accountAdmin.email, email_verified: true }, 'other')}`)).status).toBe(401);
+      expect((await withIdp.http.get('/admin/v1/me').set('Authorization', `Bearer ${await sign({ email: 'stranger@example.test', email_verified: true }, 'keygate-admin', 'stranger-subject')}`)).status).toBe(401);
     } finally {
       await withIdp.close();
       idp.close();

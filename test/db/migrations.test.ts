@@ -4,7 +4,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embed
 import { migrateDownAll, migrateLatest } from '../../src/db/migrate.js';
 import { newId } from '../../src/shared/ids.js';
 
-const TABLES = ['accounts', 'audit_events', 'console_link_uses', 'console_sessions', 'environments', 'keypair_secrets', 'keypairs', 'memberships', 'notification_outbox', 'rate_limit_windows', 'resource_servers', 'usage_events', 'usage_hourly', 'users'];
+const TABLES = ['accounts', 'audit_events', 'console_link_uses', 'console_sessions', 'environments', 'keypair_secrets', 'keypairs', 'memberships', 'notification_outbox', 'rate_limit_windows', 'resource_servers', 'usage_events', 'usage_hourly', 'user_identities', 'users'];
 
 let embedded: EmbeddedPostgres | undefined;
 let knex: Knex;
@@ -46,7 +46,7 @@ async function tables(): Promise<string[]> {
 
 describe('migrations', () => {
   it('create the whole data model, with comments on every table', async () => {
-    expect(await migrateLatest(knex)).toEqual(['001_initial', '002_status_list', '003_usage_guards_outbox', '004_console']);
+    expect(await migrateLatest(knex)).toEqual(['001_initial', '002_status_list', '003_usage_guards_outbox', '004_console', '006_identities']);
     expect(await tables()).toEqual(TABLES);
     const comments = await knex.raw<{ rows: Array<{ relname: string; comment: string | null }> }>(
       "select c.relname, obj_description(c.oid, 'pg_class') as comment from pg_class c where c.relkind = 'r' and c.relname = any(?)",
@@ -73,13 +73,13 @@ describe('migrations', () => {
   });
 
   it('roll all the way down, and up again', async () => {
-    expect(await migrateDownAll(knex)).toEqual(['004_console', '003_usage_guards_outbox', '002_status_list', '001_initial']);
+    expect(await migrateDownAll(knex)).toEqual(['006_identities', '004_console', '003_usage_guards_outbox', '002_status_list', '001_initial']);
     expect(await tables()).toEqual([]);
     const functions = await knex.raw<{ rows: unknown[] }>("select 1 from pg_proc where proname = 'audit_events_append_only'");
     expect(functions.rows).toEqual([]);
     const sequences = await knex.raw<{ rows: unknown[] }>("select 1 from pg_class where relname = 'status_list_index_seq'");
     expect(sequences.rows).toEqual([]);
-    expect(await migrateLatest(knex)).toEqual(['001_initial', '002_status_list', '003_usage_guards_outbox', '004_console']);
+    expect(await migrateLatest(knex)).toEqual(['001_initial', '002_status_list', '003_usage_guards_outbox', '004_console', '006_identities']);
     expect(await tables()).toEqual(TABLES);
   });
 });
