@@ -51,7 +51,6 @@ export class Authenticator {
     this.#issuers.set(config.issuer, { issuer: config.issuer, audience: adminAudience(config.issuer), keys: () => this.ownKeys(), own: true });
   }
 
-
   /** Public keys of the current key set; rebuilt when SIGHUP swaps the set. */
   private ownKeys(): JWTVerifyGetKey {
     const keySet = this.keySet();
@@ -115,7 +114,8 @@ export class Authenticator {
    */
   private async externalPrincipal(issuer: string, payload: JWTPayload): Promise<Principal> {
     const subject = payload.sub;
-    if (typeof subject !== 'string' || subject === '') throw unauthenticated('The token has no subject (sub).');
+    // PostgreSQL text cannot hold NUL: such a subject names no one (and is no 500).
+    if (typeof subject !== 'string' || subject === '' || subject.includes('\u0000')) throw unauthenticated('The token has no subject (sub).');
     const linked = await this.db('user_identities').where({ issuer, subject }).first<{ user_id: string } | undefined>('user_id');
     if (linked) return this.principalOf({ userId: linked.user_id });
 
@@ -136,6 +136,7 @@ export class Authenticator {
    * Unauthenticated when the user is unknown or an admin nowhere.
    */
   async principalOf(who: { email: string } | { userId: string }): Promise<Principal> {
+    if (('email' in who ? who.email : who.userId).includes('\u0000')) throw unauthenticated('The token names no Keygate user.');
     const query = this.db('users').select('id', 'email', 'name', 'is_operator');
     const user = await ('email' in who ? query.whereRaw(`${ASCII_LOWER_EMAIL_SQL} = ?`, [asciiLowerCase(who.email)]) : query.where({ id: who.userId })).first<
       { id: string; email: string; name: string; is_operator: boolean } | undefined

@@ -93,6 +93,11 @@ describe('matching by email', () => {
     expectRefused(await me({}, user.id));
   });
 
+  it('a NUL in the subject or the email is a 401, not a 500 (PostgreSQL text cannot hold it)', async () => {
+    expectRefused(await me({ email: `nul@${domain}`, email_verified: true }, 'idp|\u0000'));
+    expectRefused(await me({ email: `nul\u0000@${domain}`, email_verified: true }, subject()));
+  });
+
   it('a token without a subject is refused', async () => {
     await admin('nosub');
     expectRefused(await me({ email: `nosub@${domain}`, email_verified: true }, undefined));
