@@ -490,7 +490,7 @@ function paths(): Record<string, Record<string, unknown>> {
         responses: {
           200: ok('The grant existed already.', schemaRef('AdminGrant')),
           201: ok('Granted.', schemaRef('AdminGrant')),
-          ...failures(401, 403, 404),
+          ...failures(400, 401, 403, 404, 409),
         },
       }),
       delete: operation({
