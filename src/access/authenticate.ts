@@ -2,11 +2,12 @@ import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors,
 import type { Knex } from 'knex';
 import { SIGNING_ALGS, type Config } from '../config/config.js';
 import { KeygateError } from '../shared/errors.js';
-import { adminAudience } from '../signing/admin_token.js';
+import { ADMIN_TOKEN_TYP, adminAudience } from '../signing/admin_token.js';
 import { publicJwks, type KeySet } from '../signing/keystore.js';
+import { ASCII_LOWER_EMAIL_SQL, asciiLowerCase } from './email.js';
 import type { Principal } from './principal.js';
 
-/** Clock skew allowed on admin tokens' exp/nbf: 5 (seconds). */
+/** Clock skew allowed on admin tokens' exp/nbf, and on the iat of Keygate's own: 5 (seconds). */
 const CLOCK_TOLERANCE_SECONDS = 5;
 
 function unauthenticated(message: string): KeygateError {
@@ -17,29 +18,37 @@ interface Issuer {
   readonly issuer: string;
   readonly audience: string;
   readonly keys: () => JWTVerifyGetKey;
+  /** Keygate itself: `typ`, `iat` and the lifetime are checked, and the email names the user. */
+  readonly own: boolean;
 }
 
 /**
  * Turns `Authorization: Bearer <JWT>` into a Principal. Trusted: Keygate's own admin
- * tokens (audience `<ISSUER>/admin`, signed with keys/) and the identity providers
- * of ADMIN_TRUSTED_ISSUERS. The token's email (or, failing that, its subject as a
- * user id) must name a user who is an operator or an admin somewhere.
+ * tokens (`typ` keygate-admin+jwt, audience `<ISSUER>/admin`, signed with keys/, issued
+ * no later than now and living at most ADMIN_TOKEN_MAX_LIFETIME) and the identity
+ * providers of ADMIN_TRUSTED_ISSUERS. An own token's email (or, failing that, its
+ * subject as a user id) names the user. A provider's token maps by its linked
+ * (`iss`, `sub`); an unlinked one by its email only when `email_verified` is true,
+ * and that first match links it. Either way the user must be an operator or an
+ * admin somewhere.
  */
 export class Authenticator {
   readonly #issuers: Map<string, Issuer>;
   #ownKeys: { keySet: KeySet; jwks: JWTVerifyGetKey } | undefined;
+  readonly #maxLifetimeSeconds: number;
 
   constructor(
     private readonly db: Knex,
-    config: Pick<Config, 'issuer' | 'adminTrustedIssuers'>,
+    config: Pick<Config, 'issuer' | 'adminTrustedIssuers' | 'adminTokenMaxLifetimeSeconds'>,
     private readonly keySet: () => KeySet,
   ) {
+    this.#maxLifetimeSeconds = config.adminTokenMaxLifetimeSeconds;
     this.#issuers = new Map();
     for (const trusted of config.adminTrustedIssuers) {
       const jwks = createRemoteJWKSet(new URL(trusted.jwksUri));
-      this.#issuers.set(trusted.issuer, { issuer: trusted.issuer, audience: trusted.audience, keys: () => jwks });
+      this.#issuers.set(trusted.issuer, { issuer: trusted.issuer, audience: trusted.audience, keys: () => jwks, own: false });
     }
-    this.#issuers.set(config.issuer, { issuer: config.issuer, audience: adminAudience(config.issuer), keys: () => this.ownKeys() });
+    this.#issuers.set(config.issuer, { issuer: config.issuer, audience: adminAudience(config.issuer), keys: () => this.ownKeys(), own: true });
   }
 
   /** Public keys of the current key set; rebuilt when SIGHUP swaps the set. */
@@ -73,29 +82,63 @@ export class Authenticator {
         audience: issuer.audience,
         algorithms: [...SIGNING_ALGS],
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        requiredClaims: ['exp'],
+        requiredClaims: issuer.own ? ['exp', 'iat'] : ['exp'],
+        ...(issuer.own && { typ: ADMIN_TOKEN_TYP }),
       }));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The token has expired.');
+      if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'typ') throw unauthenticated(`The token is not a Keygate admin token (typ must be "${ADMIN_TOKEN_TYP}").`);
       if (error instanceof joseErrors.JWTClaimValidationFailed) throw unauthenticated(`The token's ${error.claim} claim is not accepted.`);
       throw unauthenticated('The token signature is not valid.');
     }
-    return this.principalFor(payload);
+    if (!issuer.own) return this.externalPrincipal(issuer.issuer, payload);
+    this.checkLifetime(payload);
+    const email = typeof payload.email === 'string' ? payload.email : undefined;
+    return email !== undefined ? this.principalOf({ email }) : this.principalOf({ userId: typeof payload.sub === 'string' ? payload.sub : '' });
   }
 
-  private principalFor(payload: JWTPayload): Promise<Principal> {
-    const email = typeof payload.email === 'string' ? payload.email.toLowerCase() : undefined;
-    return email !== undefined ? this.principalOf({ email }) : this.principalOf({ userId: typeof payload.sub === 'string' ? payload.sub : '' });
+  /** Keygate's own tokens: issued no later than now (within the tolerance), living at most ADMIN_TOKEN_MAX_LIFETIME. */
+  private checkLifetime(payload: JWTPayload): void {
+    const now = Math.floor(Date.now() / 1000);
+    const issuedAt = payload.iat!;
+    if (issuedAt > now + CLOCK_TOLERANCE_SECONDS) throw unauthenticated('The token was issued in the future (iat).');
+    if (payload.exp! - issuedAt > this.#maxLifetimeSeconds) {
+      throw unauthenticated(`The token lives longer than ${this.#maxLifetimeSeconds} seconds (exp - iat); mint a shorter one.`);
+    }
+  }
+
+  /**
+   * A token of an external provider: its (`iss`, `sub`) once linked; until then its email,
+   * and only an email the provider says it verified. The first match links the subject,
+   * unless the user already has another subject at this issuer (an address handed on).
+   */
+  private async externalPrincipal(issuer: string, payload: JWTPayload): Promise<Principal> {
+    const subject = payload.sub;
+    // PostgreSQL text cannot hold NUL: such a subject names no one (and is no 500).
+    if (typeof subject !== 'string' || subject === '' || subject.includes('\u0000')) throw unauthenticated('The token has no subject (sub).');
+    const linked = await this.db('user_identities').where({ issuer, subject }).first<{ user_id: string } | undefined>('user_id');
+    if (linked) return this.principalOf({ userId: linked.user_id });
+
+    if (typeof payload.email !== 'string' || payload.email_verified !== true) {
+      throw unauthenticated('The token names no linked identity and no verified email (email_verified must be true).');
+    }
+    const principal = await this.principalOf({ email: payload.email });
+    // DO NOTHING on either key: a concurrent first sign-in of the same subject, or another subject of this user.
+    await this.db('user_identities').insert({ issuer, subject, user_id: principal.userId, email: payload.email, linked_at: new Date() }).onConflict().ignore();
+    const link = await this.db('user_identities').where({ issuer, subject }).first<{ user_id: string } | undefined>('user_id');
+    if (link?.user_id !== principal.userId) throw unauthenticated('This identity is not linked to the Keygate user its email names.');
+    return principal;
   }
 
   /**
    * The principal of a user, by email or id, with every grant it holds now (the
-   * console's sessions use this too). Unauthenticated when the user is unknown or
-   * an admin nowhere.
+   * console's sessions use this too). Emails match with A-Z folded, exactly otherwise.
+   * Unauthenticated when the user is unknown or an admin nowhere.
    */
   async principalOf(who: { email: string } | { userId: string }): Promise<Principal> {
+    if (('email' in who ? who.email : who.userId).includes('\u0000')) throw unauthenticated('The token names no Keygate user.');
     const query = this.db('users').select('id', 'email', 'name', 'is_operator');
-    const user = await ('email' in who ? query.whereRaw('lower(email) = ?', [who.email.toLowerCase()]) : query.where({ id: who.userId })).first<
+    const user = await ('email' in who ? query.whereRaw(`${ASCII_LOWER_EMAIL_SQL} = ?`, [asciiLowerCase(who.email)]) : query.where({ id: who.userId })).first<
       { id: string; email: string; name: string; is_operator: boolean } | undefined
     >();
     if (!user) throw unauthenticated('The token names no Keygate user.');

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { actorOf, type Principal } from '../access/principal.js';
+import type { Principal } from '../access/principal.js';
 import type { Actor } from '../audit/store.js';
 import { KeygateError, notFound, validationFailed } from '../shared/errors.js';
 import { parseObject, type Parser } from './schema.js';
@@ -14,8 +14,9 @@ export function principalOf(ctx: Context): Principal {
   return (ctx.state as AdminState).principal;
 }
 
+/** The caller as the audit trail records it, with the client address TRUST_PROXY decides (set by the router). */
 export function actorFor(ctx: Context): Actor {
-  return actorOf(principalOf(ctx), { ip: ctx.ip, userAgent: ctx.get('User-Agent') || undefined });
+  return (ctx.state as AdminState).actor;
 }
 
 /** Parses the query string against `shape`; a repeated parameter is an error. */

@@ -533,11 +533,11 @@ function paths(): Record<string, Record<string, unknown>> {
         id: `grant${Owner}Admin`,
         tag: 'Admins',
         summary: `Make a user an admin of the ${owner}`,
-        description: `Idempotent: 201 when the grant is new, 200 when it existed. ${who}`,
+        description: `Idempotent: 201 when the grant is new, 200 when it existed. ${who} \`userId\` is a user id or an email address. By id, account admins reach only users of their account (holding a grant on it or one of its environments); anyone else is a 404, like an unknown id. By email, the user with that address (A-Z folded) is granted, created when none has it: an invitation.`,
         responses: {
           200: ok('The grant existed already.', schemaRef('AdminGrant')),
           201: ok('Granted.', schemaRef('AdminGrant')),
-          ...failures(401, 403, 404),
+          ...failures(400, 401, 403, 404, 409),
         },
       }),
       delete: operation({

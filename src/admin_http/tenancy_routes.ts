@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { canManageAccount, canManageEnvironment, canSeeAccount, canSeeEnvironment, isOperator } from '../access/policy.js';
 import type { AuditHistory } from '../audit/query.js';
-import type { Environment, TenancyService } from '../tenancy/service.js';
+import { asciiLowerCase } from '../access/email.js';
+import type { AdminScope, Environment, TenancyService } from '../tenancy/service.js';
 import { readJsonBody } from './body.js';
 import { actorFor, principalOf, requireAllowed, requireVisible } from './context.js';
 import { parseEventsQuery, eventsPage } from './keypairs_routes.js';
@@ -33,6 +34,22 @@ export function tenancyRoutes(deps: { tenancy: TenancyService; history: AuditHis
     const user = await tenancy.findUser(ctx.params.userId!);
     requireVisible(user !== undefined, 'User');
     return user!;
+  }
+
+  /**
+   * PUT .../admins/:userId, where :userId is a user id or an email address. By id,
+   * operators reach every user and account admins only the users of their account
+   * (anyone else is a 404 like an unknown id). By email, anyone who may grant here
+   * invites: the user with that email, created when none has it.
+   */
+  async function grant(ctx: Context, scope: AdminScope): Promise<{ userId: string; created: boolean }> {
+    const key = ctx.params.userId!;
+    if (key.includes('@')) {
+      const address = parseObject({ userId: key }, { userId: email }).userId;
+      return tenancy.grantAdminByEmail(actorFor(ctx), address, scope);
+    }
+    const reach = isOperator(principalOf(ctx)) ? 'anyone' : 'account';
+    return { userId: key, created: await tenancy.grantAdmin(actorFor(ctx), key, scope, reach) };
   }
 
   router.get('/me', async (ctx) => {
@@ -124,10 +141,9 @@ export function tenancyRoutes(deps: { tenancy: TenancyService; history: AuditHis
   router.put('/accounts/:accountId/admins/:userId', async (ctx) => {
     const account = await visibleAccount(ctx);
     requireAllowed(canManageAccount(principalOf(ctx), account.id), "grant this account's admin role");
-    const user = await existingUser(ctx);
-    const created = await tenancy.grantAdmin(actorFor(ctx), user.id, { accountId: account.id });
+    const { userId, created } = await grant(ctx, { accountId: account.id });
     ctx.status = created ? 201 : 200;
-    ctx.body = { userId: user.id, role: 'admin', accountId: account.id, environmentId: null };
+    ctx.body = { userId, role: 'admin', accountId: account.id, environmentId: null };
   });
 
   router.delete('/accounts/:accountId/admins/:userId', async (ctx) => {
@@ -140,10 +156,9 @@ export function tenancyRoutes(deps: { tenancy: TenancyService; history: AuditHis
   router.put('/environments/:environmentId/admins/:userId', async (ctx) => {
     const environment = await visibleEnvironment(ctx);
     requireAllowed(canManageEnvironment(principalOf(ctx), environment), "grant this environment's admin role");
-    const user = await existingUser(ctx);
-    const created = await tenancy.grantAdmin(actorFor(ctx), user.id, { environmentId: environment.id, accountId: environment.accountId });
+    const { userId, created } = await grant(ctx, { environmentId: environment.id, accountId: environment.accountId });
     ctx.status = created ? 201 : 200;
-    ctx.body = { userId: user.id, role: 'admin', accountId: environment.accountId, environmentId: environment.id };
+    ctx.body = { userId, role: 'admin', accountId: environment.accountId, environmentId: environment.id };
   });
 
   router.delete('/environments/:environmentId/admins/:userId', async (ctx) => {
@@ -161,7 +176,7 @@ export function tenancyRoutes(deps: { tenancy: TenancyService; history: AuditHis
   router.post('/users', async (ctx) => {
     requireAllowed(isOperator(principalOf(ctx)), 'create users');
     const body = parseObject(await readJsonBody(ctx), { email, name: optional(string({ max: 100, trim: true })), isOperator: optional(boolean) });
-    const user = await tenancy.createUser(actorFor(ctx), { email: body.email.toLowerCase(), name: body.name ?? '', isOperator: body.isOperator ?? false });
+    const user = await tenancy.createUser(actorFor(ctx), { email: asciiLowerCase(body.email), name: body.name ?? '', isOperator: body.isOperator ?? false });
     ctx.status = 201;
     ctx.set('Location', `/admin/v1/users/${user.id}`);
     ctx.body = userView(user);

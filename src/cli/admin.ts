@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import type { Config } from '../config/config.js';
-import { mintAdminToken } from '../signing/admin_token.js';
+import { ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from '../signing/admin_token.js';
 import { loadKeySet } from '../signing/keystore.js';
 
 /** A failure the CLI reports as `keygate: <message>` and exit code 1. */
@@ -33,7 +33,7 @@ async function operatorToken(config: Config): Promise<string> {
       );
     }
   }
-  return mintAdminToken(config, await loadKeySet(config), config.operatorEmail);
+  return mintAdminToken(config, await loadKeySet(config), config.operatorEmail, Math.min(ADMIN_TOKEN_TTL_SECONDS, config.adminTokenMaxLifetimeSeconds));
 }
 
 /** The admin API over HTTP, as the operator (a token signed from keys/) unless told otherwise. */

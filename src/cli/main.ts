@@ -300,8 +300,10 @@ async function main(argv: string[]): Promise<void> {
       return keys(config, subcommand, wholeNumber('--max-token-ttl', values['max-token-ttl'], MAX_TOKEN_TTL_SECONDS), wholeNumber('--activate-in', values['activate-in'], KEY_ACTIVATION_DELAY_SECONDS));
     case 'admin-token': {
       if (values.operator === (values.email !== undefined)) throw new UsageError('admin-token takes --operator or --email E');
-      const ttl = wholeNumber('--ttl', values.ttl, ADMIN_TOKEN_TTL_SECONDS);
-      if (ttl < 1 || ttl > 43_200) throw new UsageError('--ttl must be 1 to 43200 seconds');
+      // The server refuses admin tokens living longer than ADMIN_TOKEN_MAX_LIFETIME.
+      const longest = Math.min(43_200, config.adminTokenMaxLifetimeSeconds);
+      const ttl = wholeNumber('--ttl', values.ttl, Math.min(ADMIN_TOKEN_TTL_SECONDS, longest));
+      if (ttl < 1 || ttl > longest) throw new UsageError(`--ttl must be 1 to ${longest} seconds`);
       const token = await mintAdminToken(config, await loadKeySet(config), values.email ?? config.operatorEmail, ttl);
       process.stdout.write(`${token}\n`);
       return;

@@ -56,6 +56,11 @@ export interface Config {
    * as JSON: [{"issuer": "...", "jwksUri": "...", "audience": "..."}]. Default none.
    */
   readonly adminTrustedIssuers: readonly TrustedIssuer[];
+  /**
+   * ADMIN_TOKEN_MAX_LIFETIME: the longest lifetime (exp - iat) the admin API accepts on
+   * Keygate's own admin tokens. Default 86400 (seconds, 24 hours); 60 to 604800.
+   */
+  readonly adminTokenMaxLifetimeSeconds: number;
   /** METRICS_TOKEN: when set, GET /metrics wants `Authorization: Bearer <it>`. Default unset: open. */
   readonly metricsToken: string | undefined;
   /** SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight requests. Default 10 (seconds). */
@@ -255,6 +260,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     lastUsedFlushSeconds: integerIn(env, 'LAST_USED_FLUSH_SECONDS', 5, 1, 3600),
     maxActiveKeypairs: integerIn(env, 'MAX_ACTIVE_KEYPAIRS', 50, 1, 10_000_000),
     adminTrustedIssuers: Object.freeze(trustedIssuers(env)),
+    adminTokenMaxLifetimeSeconds: integerIn(env, 'ADMIN_TOKEN_MAX_LIFETIME', 86_400, 60, 604_800),
     metricsToken: nonEmpty(env, 'METRICS_TOKEN'),
     shutdownTimeoutSeconds: integerIn(env, 'SHUTDOWN_TIMEOUT', 10, 0, 600),
     statusListTtlSeconds: integerIn(env, 'STATUS_LIST_TTL', 30, 1, 86_400),

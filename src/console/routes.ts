@@ -23,7 +23,7 @@ import { CONSOLE_CSS, CONSOLE_JS } from './assets.js';
 import { html, type Html } from './html.js';
 import { csrfField, errorList, eventTable, grantChoices, grantList, grantsOfForm, keypairState, keypairTable, layout, secretPanel, usageSection, when, type NavAccount, type PageFrame } from './pages.js';
 import { SecretViews } from './secret_view.js';
-import { csrfMatches, type ConsoleSession, type ConsoleSignIn } from './sign_in.js';
+import { csrfMatches, signInOriginAllowed, type ConsoleSession, type ConsoleSignIn } from './sign_in.js';
 
 export interface ConsoleDeps {
   readonly authenticator: Authenticator;
@@ -108,6 +108,10 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
   });
 
   router.post('/sign-in', async (ctx) => {
+    if (!signInOriginAllowed(deps.issuer, { secFetchSite: ctx.get('Sec-Fetch-Site') || undefined, origin: ctx.get('Origin') || undefined })) {
+      send(ctx, 403, layout(undefined, 'Sign-in refused', html`<section class="card"><p class="error" role="alert">This sign-in came from another site. Open your sign-in link directly.</p></section>`));
+      return;
+    }
     const form = await readForm(ctx);
     const email = await deps.signIn.redeemLink(form.get('token') ?? '');
     const principal = email === undefined ? undefined : await deps.authenticator.principalOf({ email }).catch(() => undefined);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { Knex } from 'knex';
+import { asciiLowerCase } from '../access/email.js';
 import { SIGNING_ALGS, type Config } from '../config/config.js';
 import type { Clock } from '../shared/clock.js';
 import { publicJwks, type KeySet } from '../signing/keystore.js';
@@ -23,12 +24,26 @@ export async function mintConsoleLink(config: Pick<Config, 'issuer' | 'tokenSign
   const token = await signOwnJwt(config, keySet, {
     typ: 'keygate-console-link+jwt',
     audience: consoleAudience(config.issuer),
-    claims: { email: email.toLowerCase() },
+    claims: { email: asciiLowerCase(email) },
     ttlSeconds: CONSOLE_LINK_TTL_SECONDS,
     jti: randomBytes(16).toString('base64url'),
     now,
   });
   return `${config.issuer}/console/sign-in?token=${token}`;
+}
+
+/**
+ * Whether a sign-in POST may come from this page (login CSRF: a form on another site
+ * must not sign the visitor in to a session of the attacker's). Sec-Fetch-Site, which
+ * every current browser sends, decides when present: same-origin or none (typed or
+ * bookmarked) pass, same-site and cross-site do not. Without it, an Origin must be
+ * ISSUER's origin ("null", which a sandboxed frame sends, is not). A request with
+ * neither header comes from no browser that could be led there (curl, a script) and passes.
+ */
+export function signInOriginAllowed(issuer: string, headers: { secFetchSite: string | undefined; origin: string | undefined }): boolean {
+  if (headers.secFetchSite) return headers.secFetchSite === 'same-origin' || headers.secFetchSite === 'none';
+  if (headers.origin !== undefined) return headers.origin === new URL(issuer).origin;
+  return true;
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest();

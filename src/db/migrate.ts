@@ -4,6 +4,7 @@ import * as statusList from '../../migrations/002_status_list.js';
 import * as usageGuardsOutbox from '../../migrations/003_usage_guards_outbox.js';
 import * as consoleSignIn from '../../migrations/004_console.js';
 import * as grants from '../../migrations/005_grants.js';
+import * as identities from '../../migrations/006_identities.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -20,6 +21,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['003_usage_guards_outbox', usageGuardsOutbox],
   ['004_console', consoleSignIn],
   ['005_grants', grants],
+  ['006_identities', identities],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Migration]> = {

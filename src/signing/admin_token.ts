@@ -1,3 +1,4 @@
+import { asciiLowerCase } from '../access/email.js';
 import type { Config } from '../config/config.js';
 import type { KeySet } from './keystore.js';
 import { signOwnJwt } from './own_jwt.js';
@@ -6,6 +7,12 @@ import { signOwnJwt } from './own_jwt.js';
 export function adminAudience(issuer: string): string {
   return `${issuer}/admin`;
 }
+
+/**
+ * The JOSE `typ` of Keygate's admin tokens. The admin API wants exactly this, so no
+ * other JWT Keygate signs (a console sign-in link, an access token) passes as one.
+ */
+export const ADMIN_TOKEN_TYP = 'keygate-admin+jwt';
 
 /** Default lifetime of an admin token minted by the CLI: 900 (seconds). */
 export const ADMIN_TOKEN_TTL_SECONDS = 900;
@@ -22,10 +29,10 @@ export function mintAdminToken(
   now = Math.floor(Date.now() / 1000),
 ): Promise<string> {
   return signOwnJwt(config, keySet, {
-    typ: 'JWT',
+    typ: ADMIN_TOKEN_TYP,
     audience: adminAudience(config.issuer),
-    claims: { email: email.toLowerCase() },
-    subject: email.toLowerCase(),
+    claims: { email: asciiLowerCase(email) },
+    subject: asciiLowerCase(email),
     ttlSeconds,
     jti: crypto.randomUUID(),
     now,

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { ASCII_LOWER_EMAIL_SQL, asciiLowerCase } from '../access/email.js';
 import { appendEvent, type Actor } from '../audit/store.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { ChangeFeed } from '../db/notify.js';
@@ -54,6 +55,21 @@ const toUser = (row: { id: string; email: string; name: string; is_operator: boo
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });
+
+/** Where an admin grant applies: an account, or one environment of it. */
+export type AdminScope = { accountId: string } | { environmentId: string; accountId: string };
+
+/** Whom a grant may reach: anyone (operators) or the users of the scope's account (account admins). */
+export type GrantReach = 'anyone' | 'account';
+
+/** A user of an account: one holding an admin grant on it or on one of its environments. */
+async function isUserOfAccount(db: Knex, userId: string, accountId: string): Promise<boolean> {
+  const grant = await db('memberships')
+    .where({ user_id: userId })
+    .andWhere((where) => where.where({ account_id: accountId }).orWhereIn('environment_id', db('environments').select('id').where({ account_id: accountId })))
+    .first('user_id');
+  return grant !== undefined;
+}
 
 export interface TenancyServiceDeps {
   readonly db: Knex;
@@ -244,18 +260,17 @@ export class TenancyService {
     }));
   }
 
-  /** Grants admin on an account or an environment; granting twice changes nothing. Returns whether it was new. */
-  async grantAdmin(actor: Actor, userId: string, scope: { accountId: string } | { environmentId: string; accountId: string }): Promise<boolean> {
-    const now = this.deps.clock.now();
+  /**
+   * Grants admin on an account or an environment; granting twice changes nothing. Returns
+   * whether it was new. `reach: 'account'` (an account admin granting) accepts only users
+   * of the scope's account (who already hold a grant on it or one of its environments):
+   * anyone else is "User not found", exactly like an id that does not exist.
+   */
+  async grantAdmin(actor: Actor, userId: string, scope: AdminScope, reach: GrantReach = 'anyone'): Promise<boolean> {
     return this.db.transaction(async (trx) => {
-      const user = await trx('users').where({ id: userId }).first();
-      if (!user) throw notFound('User');
-      const where = 'environmentId' in scope ? { user_id: userId, environment_id: scope.environmentId } : { user_id: userId, account_id: scope.accountId };
-      if (await trx('memberships').where(where).first()) return false;
-      await trx('memberships').insert({ id: newId('membership'), ...where, role: 'admin', created_at: now });
-      const environmentId = 'environmentId' in scope ? scope.environmentId : null;
-      await appendEvent(trx, actor, { action: 'membership.granted', targetType: 'user', targetId: userId, accountId: scope.accountId, environmentId, after: { role: 'admin', email: user.email } }, now);
-      return true;
+      const user = await trx('users').where({ id: userId }).first<{ id: string; email: string } | undefined>('id', 'email');
+      if (!user || (reach === 'account' && !(await isUserOfAccount(trx, userId, scope.accountId)))) throw notFound('User');
+      return this.grantIn(trx, actor, user, scope);
     }).catch((error: unknown) => {
       // A concurrent grant of the same role inserted it first: granted, and not by this call.
       if (isUniqueViolation(error)) return false;
@@ -263,7 +278,43 @@ export class TenancyService {
     });
   }
 
-  async revokeAdmin(actor: Actor, userId: string, scope: { accountId: string } | { environmentId: string; accountId: string }): Promise<void> {
+  /**
+   * Invites by email: grants admin to the user with this email (A-Z folded, exact
+   * otherwise), creating the user when none has it. Whoever may grant on the scope may
+   * invite, since the caller names the person by an address it already knows.
+   */
+  async grantAdminByEmail(actor: Actor, email: string, scope: AdminScope): Promise<{ userId: string; created: boolean }> {
+    const now = this.deps.clock.now();
+    const folded = asciiLowerCase(email);
+    return this.db.transaction(async (trx) => {
+      const find = () => trx('users').whereRaw(`${ASCII_LOWER_EMAIL_SQL} = ?`, [folded]).first<{ id: string; email: string } | undefined>('id', 'email');
+      let user = await find();
+      if (!user) {
+        const id = newId('user');
+        // DO NOTHING: a concurrent invite of the same address created it first.
+        const inserted = await trx('users').insert({ id, email: folded, name: '', is_operator: false, created_at: now, updated_at: now }).onConflict().ignore().returning('id');
+        if (inserted.length === 1) {
+          await appendEvent(trx, actor, { action: 'user.created', targetType: 'user', targetId: id, accountId: null, environmentId: null, after: { email: folded, name: '', isOperator: false } }, now);
+        }
+        user = await find();
+        // Only PostgreSQL's own lower() (the unique index) saw the two addresses as one.
+        if (!user) throw new KeygateError('conflict', 'A user with an email that differs only in case exists.');
+      }
+      return { userId: user.id, created: await this.grantIn(trx, actor, user, scope) };
+    });
+  }
+
+  private async grantIn(trx: Knex.Transaction, actor: Actor, user: { id: string; email: string }, scope: AdminScope): Promise<boolean> {
+    const now = this.deps.clock.now();
+    const where = 'environmentId' in scope ? { user_id: user.id, environment_id: scope.environmentId } : { user_id: user.id, account_id: scope.accountId };
+    if (await trx('memberships').where(where).first()) return false;
+    await trx('memberships').insert({ id: newId('membership'), ...where, role: 'admin', created_at: now });
+    const environmentId = 'environmentId' in scope ? scope.environmentId : null;
+    await appendEvent(trx, actor, { action: 'membership.granted', targetType: 'user', targetId: user.id, accountId: scope.accountId, environmentId, after: { role: 'admin', email: user.email } }, now);
+    return true;
+  }
+
+  async revokeAdmin(actor: Actor, userId: string, scope: AdminScope): Promise<void> {
     const now = this.deps.clock.now();
     await this.db.transaction(async (trx) => {
       const where = 'environmentId' in scope ? { user_id: userId, environment_id: scope.environmentId } : { user_id: userId, account_id: scope.accountId };

@@ -96,8 +96,23 @@ const CASES: Case[] = [
   { name: 'PUT account admin', request: async () => ({ method: 'put', path: `/accounts/${a.accountId}/admins/${spareUser.id}` }), expect: { operator: 201, accountAdmin: 403, environmentAdmin: 404, outsider: 404 } },
   { name: 'DELETE account admin', request: async () => ({ method: 'delete', path: `/accounts/${a.accountId}/admins/${spareUser.id}` }), expect: { operator: 204, accountAdmin: 403, environmentAdmin: 404, outsider: 404 } },
   {
-    name: 'PUT environment admin',
-    request: async (role) => ({ method: 'put', path: `/environments/${a.env2}/admins/${(await createUser(kg.keygate, { operator: role === 'outsider' })).id}` }),
+    name: 'PUT environment admin for a user of the account',
+    request: async () => ({ method: 'put', path: `/environments/${a.env2}/admins/${(await createUser(kg.keygate, { environments: [{ environmentId: a.env1, accountId: a.accountId }] })).id}` }),
+    expect: { operator: 201, accountAdmin: 201, environmentAdmin: 404, outsider: 404 },
+  },
+  {
+    name: 'PUT environment admin for a user of another account',
+    request: async () => ({ method: 'put', path: `/environments/${a.env2}/admins/${(await createUser(kg.keygate, { environments: [{ environmentId: b.env1, accountId: b.accountId }] })).id}` }),
+    expect: { operator: 201, accountAdmin: 404, environmentAdmin: 404, outsider: 404 },
+  },
+  {
+    name: 'PUT environment admin for a user with no grant anywhere',
+    request: async () => ({ method: 'put', path: `/environments/${a.env2}/admins/${(await createUser(kg.keygate)).id}` }),
+    expect: { operator: 201, accountAdmin: 404, environmentAdmin: 404, outsider: 404 },
+  },
+  {
+    name: 'PUT environment admin by email (an invitation)',
+    request: async (role) => ({ method: 'put', path: `/environments/${a.env2}/admins/${encodeURIComponent(`invited-${role}-${Date.now()}@new.test`)}` }),
     expect: { operator: 201, accountAdmin: 201, environmentAdmin: 404, outsider: 404 },
   },
   { name: 'PUT own environment admin', request: async () => ({ method: 'put', path: `/environments/${a.env1}/admins/${spareUser.id}` }), expect: { operator: 201, accountAdmin: 200, environmentAdmin: 403, outsider: 404 } },
@@ -135,6 +150,37 @@ describe('tenancy: every route, every role', () => {
     const missing = await call('outsider', 'get', '/keypairs/kp_0000000000000000000000');
     expect(hidden.status).toBe(404);
     expect(hidden.body).toEqual(missing.body);
+  });
+
+  it('an account admin granting a user outside its account gets the 404 of an unknown id, and learns nothing of that user', async () => {
+    const stranger = await createUser(kg.keygate, { environments: [{ environmentId: b.env1, accountId: b.accountId }] });
+    const outside = await call('accountAdmin', 'put', `/environments/${a.env2}/admins/${stranger.id}`);
+    const unknown = await call('accountAdmin', 'put', `/environments/${a.env2}/admins/usr_0000000000000000000000`);
+    expect(outside.status).toBe(404);
+    expect(outside.body).toEqual(unknown.body);
+    expect(outside.text).not.toContain(stranger.email);
+    // Nothing was granted, so nothing about the stranger reaches the account's history either.
+    expect((await call('operator', 'get', `/users/${stranger.id}`)).body.memberships).toEqual([{ role: 'admin', accountId: null, environmentId: b.env1, createdAt: expect.any(String) }]);
+    const events = await call('accountAdmin', 'get', `/accounts/${a.accountId}/events?limit=100`);
+    expect(events.text).not.toContain(stranger.email);
+    expect(events.text).not.toContain(stranger.id);
+  });
+
+  it('an invitation by email grants the user with that email, or a new one, and answers no more than the caller said', async () => {
+    const email = `dana-${Date.now()}@invited.test`;
+    const invited = await call('accountAdmin', 'put', `/environments/${a.env2}/admins/${encodeURIComponent(email.toUpperCase())}`);
+    expect(invited.status).toBe(201);
+    expect(invited.body).toEqual({ userId: expect.stringMatching(/^usr_/), role: 'admin', accountId: a.accountId, environmentId: a.env2 });
+    const user = await call('operator', 'get', `/users/${invited.body.userId}`);
+    expect(user.body).toMatchObject({ email, memberships: [{ environmentId: a.env2 }] });
+    // Again: the same user, the grant existed.
+    expect((await call('accountAdmin', 'put', `/environments/${a.env2}/admins/${encodeURIComponent(email)}`)).body.userId).toBe(invited.body.userId);
+    // Now a user of the account, reachable by id.
+    expect((await call('accountAdmin', 'put', `/environments/${a.env1}/admins/${invited.body.userId}`)).status).toBe(201);
+
+    const bad = await call('accountAdmin', 'put', `/environments/${a.env2}/admins/${encodeURIComponent('a@b@c')}`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors).toEqual([{ field: 'userId', message: 'must be an email address' }]);
   });
 
   it('refused calls change nothing', async () => {
@@ -224,7 +270,7 @@ describe('authentication', () => {
 });
 
 describe('an external identity provider (ADMIN_TRUSTED_ISSUERS)', () => {
-  it('its tokens map to Keygate users by email', async () => {
+  it('its tokens map to Keygate users by verified email', async () => {
     const { publicKey, privateKey } = await generateKeyPair('RS256');
     const jwk = { ...(await exportJWK(publicKey)), kid: 'idp-key', alg: 'RS256', use: 'sig' };
     const idp = createServer((_req, res) => {
@@ -235,13 +281,13 @@ describe('an external identity provider (ADMIN_TRUSTED_ISSUERS)', () => {
     const jwksUri = `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks`;
     const withIdp = await startTestKeygate({ ADMIN_TRUSTED_ISSUERS: JSON.stringify([{ issuer: 'https://idp.example', jwksUri, audience: 'keygate-admin' }]) });
     try {
-      const sign = (claims: Record<string, unknown>, audience = 'keygate-admin') =>
-        new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'idp-key' }).setIssuer('https://idp.example').setAudience(audience).setSubject('idp-subject').setExpirationTime('5m').sign(privateKey);
-      const me = await withIdp.http.get('/admin/v1/me').set('Authorization', `Bearer ${await sign({ email: users.accountAdmin.email.toUpperCase() })}`);
+      const sign = (claims: Record<string, unknown>, audience = 'keygate-admin', subject = 'idp-subject') =>
+        new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'idp-key' }).setIssuer('https://idp.example').setAudience(audience).setSubject(subject).setExpirationTime('5m').sign(privateKey);
+      const me = await withIdp.http.get('/admin/v1/me').set('Authorization', `Bearer ${await sign({ email: users.accountAdmin.email.toUpperCase(), email_verified: true })}`);
       expect(me.status).toBe(200);
       expect(me.body.id).toBe(users.accountAdmin.id);
-      expect((await withIdp.http.get('/admin/v1/me').set('Authorization', `Bearer ${await sign({ email: users.accountAdmin.email }, 'other')}`)).status).toBe(401);
-      expect((await withIdp.http.get('/admin/v1/me').set('Authorization', `Bearer ${await sign({ email: 'stranger@example.test' })}`)).status).toBe(401);
+      expect((await withIdp.http.get('/admin/v1/me').set('Authorization', `Bearer ${await sign({ email: users.accountAdmin.email, email_verified: true }, 'other')}`)).status).toBe(401);
+      expect((await withIdp.http.get('/admin/v1/me').set('Authorization', `Bearer ${await sign({ email: 'stranger@example.test', email_verified: true }, 'keygate-admin', 'stranger-subject')}`)).status).toBe(401);
     } finally {
       await withIdp.close();
       idp.close();

@@ -52,7 +52,7 @@ describe('keygate keys and admin-token', () => {
     const minted = await runCli(['admin-token', '--email', 'Alice@Example.com'], env, dir);
     expect(minted.code).toBe(0);
     const token = minted.stdout.trim();
-    expect(decodeProtectedHeader(token).kid).toBe(newKid);
+    expect(decodeProtectedHeader(token)).toMatchObject({ kid: newKid, typ: 'keygate-admin+jwt' });
     const stored = JSON.parse(await readFile(env.KEYS_FILE, 'utf8')) as { keys: Array<Record<string, unknown>> };
     const publicKeys = stored.keys.map(({ d: _d, created_at: _c, signs_from: _s, ...jwk }) => jwk);
     const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: publicKeys }), { issuer: 'http://keygate.test', audience: 'http://keygate.test/admin' });
@@ -72,6 +72,17 @@ describe('keygate keys and admin-token', () => {
     expect(Number(payload.exp) - Number(payload.iat)).toBe(60);
   });
 
+  it('admin-token refuses a --ttl the server would refuse (ADMIN_TOKEN_MAX_LIFETIME)', async () => {
+    const env = { KEYS_FILE: path.join(dir, 'operator.json'), ADMIN_TOKEN_MAX_LIFETIME: '600' };
+    const tooLong = await runCli(['admin-token', '--operator', '--ttl', '601'], env, dir);
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stderr).toContain('keygate: --ttl must be 1 to 600 seconds');
+    const longest = await runCli(['admin-token', '--operator'], env, dir);
+    expect(longest.code).toBe(0);
+    const payload = JSON.parse(Buffer.from(longest.stdout.trim().split('.')[1]!, 'base64url').toString()) as Record<string, number>;
+    expect(payload.exp! - payload.iat!).toBe(600);
+  });
+
   it('refuses wrong usage with a message and exit code 1', async () => {
     const both = await runCli(['admin-token', '--operator', '--email', 'a@b.c'], { KEYS_FILE: path.join(dir, 'x.json') }, dir);
     expect(both.code).toBe(1);
@@ -87,11 +98,11 @@ describe('keygate migrate', () => {
     const env = { DATA_DIR: path.join(dir, 'migrate-data'), KEYS_FILE: path.join(dir, 'migrate.json') };
     const up = await runCli(['migrate'], env, dir);
     expect(up.code).toBe(0);
-    expect(up.stdout.trim()).toBe('applied: 001_initial, 002_status_list, 003_usage_guards_outbox, 004_console');
+    expect(up.stdout.trim()).toBe('applied: 001_initial, 002_status_list, 003_usage_guards_outbox, 004_console, 005_grants, 006_identities');
     const again = await runCli(['migrate'], env, dir);
     expect(again.stdout.trim()).toBe('nothing to do');
     const down = await runCli(['migrate', '--down'], env, dir);
     expect(down.code).toBe(0);
-    expect(down.stdout.trim()).toBe('rolled back: 004_console, 003_usage_guards_outbox, 002_status_list, 001_initial');
+    expect(down.stdout.trim()).toBe('rolled back: 006_identities, 005_grants, 004_console, 003_usage_guards_outbox, 002_status_list, 001_initial');
   });
 });
