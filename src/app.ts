@@ -91,7 +91,8 @@ function serverMetadata(config: Config, catalog: ResourceServerCatalog): Record<
     grant_types_supported: ['client_credentials'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     response_types_supported: [],
-    scopes_supported: [...new Set(catalog.all().flatMap((server) => server.scopes.map((scope) => scope.name)))],
+    // Scopes of servers limited to named accounts stay out of this public document.
+    scopes_supported: [...new Set(catalog.all().filter((server) => server.availableTo === null).flatMap((server) => server.scopes.map((scope) => scope.name)))],
     access_token_signing_alg_values_supported: [config.tokenSigningAlg],
   };
 }

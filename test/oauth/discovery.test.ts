@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestKeygate, TEST_ISSUER, type TestKeygate } from '../support/keygate.js';
+import { createUser } from '../support/admin.js';
+import { createTenant, startTestKeygate, TEST_ISSUER, type TestKeygate } from '../support/keygate.js';
 
 let kg: TestKeygate;
 beforeAll(async () => {
@@ -20,6 +21,23 @@ describe('discovery', () => {
     });
     expect(response.body.scopes_supported).toEqual(expect.arrayContaining(['read', 'write']));
     expect(response.body).not.toHaveProperty('authorization_endpoint');
+  });
+
+  it('lists only the scopes of resource servers available to every account', async () => {
+    const operator = await createUser(kg.keygate, { operator: true });
+    const tenant = await createTenant(kg.keygate);
+    const create = (identifier: string, scope: string, availableTo: string[] | null) =>
+      kg.http
+        .post('/admin/v1/resource-servers')
+        .set('Authorization', operator.bearer)
+        .send({ identifier, name: identifier, scopes: [{ name: scope, description: scope }], availableTo });
+    expect((await create('https://open.discovery.test', 'open-scope', null)).status).toBe(201);
+    expect((await create('https://private.discovery.test', 'private-scope', [tenant.accountId])).status).toBe(201);
+
+    const response = await kg.http.get('/.well-known/oauth-authorization-server');
+    // A server limited to named accounts is not announced to the world, nor are its scope names.
+    expect(response.body.scopes_supported).toContain('open-scope');
+    expect(response.body.scopes_supported).not.toContain('private-scope');
   });
 
   it('publishes only public keys at /jwks', async () => {
