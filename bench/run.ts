@@ -128,7 +128,8 @@ const targets: Array<{ target: string; value: string; pass: boolean }> = [];
 
 /** Seeds a database through the keypair service and returns the Basic headers of its keypairs. */
 async function seed(env: Record<string, string>, counts: { main: number; list: number }) {
-  const config = loadConfig({ ...env, LOG_LEVEL: 'silent', MAX_ACTIVE_KEYPAIRS: '1000000' }, ROOT);
+  // Seeding inserts 100k keypairs in a few statements: past the server's 2 s statement limit.
+  const config = loadConfig({ ...env, LOG_LEVEL: 'silent', MAX_ACTIVE_KEYPAIRS: '1000000', DATABASE_STATEMENT_TIMEOUT: '0' }, ROOT);
   const keygate = await startKeygate(config);
   try {
     const environmentId = keygate.firstStart?.environmentId ?? (await keygate.db.knex('environments').first<{ id: string }>('id'))!.id;
