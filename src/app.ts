@@ -114,7 +114,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
   const ownsDatabase = options.database === undefined;
 
   try {
-    await migrateLatest(db.knex);
+    await db.withoutStatementLimit((knex) => migrateLatest(knex));
     const changes = db.embedded
       ? localChangeFeed()
       : await postgresChangeFeed(db.url, log, { connectTimeoutMs: db.timeouts.connectMs });

@@ -191,7 +191,7 @@ function supervise(config: Config): Promise<void> {
 async function migrate(config: Config, down: boolean): Promise<void> {
   const db = await openDatabase(config);
   try {
-    const names = down ? await migrateDownAll(db.knex) : await migrateLatest(db.knex);
+    const names = await db.withoutStatementLimit((knex) => (down ? migrateDownAll(knex) : migrateLatest(knex)));
     process.stdout.write(names.length ? `${down ? 'rolled back' : 'applied'}: ${names.join(', ')}\n` : 'nothing to do\n');
   } finally {
     await db.close();
@@ -203,7 +203,7 @@ async function cleanup(config: Config, json: boolean): Promise<void> {
   const db = await openDatabase(config);
   const log = createLogger(config.logLevel);
   try {
-    await migrateLatest(db.knex);
+    await db.withoutStatementLimit((knex) => migrateLatest(knex));
     // Running servers drop deleted keypairs from their caches through the change feed.
     const changes = db.embedded ? localChangeFeed() : await postgresChangeFeed(db.url, log, { connectTimeoutMs: db.timeouts.connectMs });
     try {

@@ -15,6 +15,13 @@ export interface Database {
   readonly embedded: boolean;
   /** The limits the pool applies (DATABASE_CONNECT_TIMEOUT, DATABASE_STATEMENT_TIMEOUT). */
   readonly timeouts: DatabaseTimeouts;
+  /**
+   * Runs `work` (migrations) on a connection without DATABASE_STATEMENT_TIMEOUT: a
+   * migration may rewrite every keypair, or wait behind live traffic for a table lock,
+   * far longer than a request should. A one-connection pool beside the main one,
+   * closed afterwards; the main pool itself where there is no limit (embedded).
+   */
+  withoutStatementLimit<T>(work: (knex: Knex) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -131,6 +138,15 @@ export async function openDatabase(
     url,
     embedded: embedded !== undefined,
     timeouts,
+    async withoutStatementLimit(work) {
+      if (timeouts.statementMs === 0) return work(knex);
+      const unlimited = createKnex(url, 1, { ...timeouts, statementMs: 0 }, log);
+      try {
+        return await work(unlimited);
+      } finally {
+        await unlimited.destroy();
+      }
+    },
     async close() {
       await knex.destroy();
       await embedded?.stop();
