@@ -301,6 +301,12 @@ export class TenancyService {
         if (!user) throw new KeygateError('conflict', 'A user with an email that differs only in case exists.');
       }
       return { userId: user.id, created: await this.grantIn(trx, actor, user, scope) };
+    }).catch(async (error: unknown) => {
+      // A concurrent invite of the same address granted it first: granted, and not by this call.
+      if (!isUniqueViolation(error)) throw error;
+      const user = await this.db('users').whereRaw(`${ASCII_LOWER_EMAIL_SQL} = ?`, [folded]).first<{ id: string } | undefined>('id');
+      if (!user) throw error;
+      return { userId: user.id, created: false };
     });
   }
 

@@ -139,6 +139,13 @@ describe('concurrent creates of the same thing: one 201, one 409', () => {
     expect(responses.map((response) => response.status).sort()).toEqual([200, 201]);
   });
 
+  it('two invitations of one known address at once: one 201, one 200', async () => {
+    const { email } = await createUser(kg.keygate);
+    const responses = await Promise.all([0, 1].map(() => kg.http.put(`/admin/v1/accounts/${tenant.accountId}/admins/${encodeURIComponent(email)}`).set('Authorization', operator.bearer)));
+    expect(responses.map((response) => response.status).sort()).toEqual([200, 201]);
+    expect(responses[0]!.body.userId).toBe(responses[1]!.body.userId);
+  });
+
   it('two resource servers with one identifier', async () => {
     const identifier = `https://race-${Date.now()}.example.test/`;
     const responses = await Promise.all([0, 1].map((n) => as(operator).post('/resource-servers', { identifier, name: `race ${n}`, scopes: [] })));
