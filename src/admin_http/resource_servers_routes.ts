@@ -57,11 +57,13 @@ export function resourceServerRoutes(deps: { resourceServers: ResourceServerServ
 
   // Every admin reads the catalogue it may grant from: servers available to an account it administers.
   router.get('/resource-servers', (ctx) => {
-    ctx.body = { data: deps.resourceServers.list(accountsOf(principalOf(ctx))).map(resourceServerView), nextCursor: null };
+    const reader = accountsOf(principalOf(ctx));
+    ctx.body = { data: deps.resourceServers.list(reader).map((server) => resourceServerView(server, reader)), nextCursor: null };
   });
 
   router.get('/resource-servers/:id', (ctx) => {
-    ctx.body = resourceServerView(deps.resourceServers.get(ctx.params.id!, accountsOf(principalOf(ctx))));
+    const reader = accountsOf(principalOf(ctx));
+    ctx.body = resourceServerView(deps.resourceServers.get(ctx.params.id!, reader), reader);
   });
 
   router.post('/resource-servers', async (ctx) => {

@@ -72,14 +72,19 @@ export const userView = (user: User) => ({ id: user.id, email: user.email, name:
 
 export const membershipView = (membership: Membership) => ({ role: membership.role, accountId: membership.accountId, environmentId: membership.environmentId, createdAt: iso(membership.createdAt) });
 
-export const resourceServerView = (server: ResourceServer) => ({
+/**
+ * `reader` is the accounts a non-operator administers (undefined: an operator). A
+ * server limited to named accounts shows such a reader only its own among them: the
+ * others are other tenants' ids, and that they share a server is theirs to know.
+ */
+export const resourceServerView = (server: ResourceServer, reader?: ReadonlySet<string>) => ({
   id: server.id,
   identifier: server.identifier,
   name: server.name,
   scopes: server.scopes,
   accessTokenTtl: server.accessTokenTtl,
   isDefault: server.isDefault,
-  availableTo: server.availableTo,
+  availableTo: server.availableTo === null || reader === undefined ? server.availableTo : server.availableTo.filter((accountId) => reader.has(accountId)),
 });
 
 export const eventView = ({ seq: _seq, ...event }: AuditEventView) => ({ ...event, at: event.at.toISOString() });

@@ -183,6 +183,13 @@ describe('availableTo', () => {
     expect((await call('get', `/resource-servers/${limited.id}`, envAdmin)).status).toBe(404);
     expect((await call('get', `/resource-servers/${limited.id}`, otherAdmin)).status).toBe(200);
 
+    // Limited to two accounts: each one's admin sees its own id, never the other tenant's.
+    const shared = await resourceServer(['ledger'], { availableTo: [tenant.accountId, other.accountId] });
+    expect((await call('get', `/resource-servers/${shared.id}`, operator)).body.availableTo).toEqual([tenant.accountId, other.accountId]);
+    expect((await call('get', `/resource-servers/${shared.id}`, envAdmin)).body.availableTo).toEqual([tenant.accountId]);
+    const listedForOther = (await call('get', '/resource-servers', otherAdmin)).body.data.find((server: { id: string }) => server.id === shared.id);
+    expect(listedForOther.availableTo).toEqual([other.accountId]);
+
     // The other account's admin grants it and gets tokens for it.
     const response = await call('post', `/environments/${other.environmentId}/keypairs`, otherAdmin, { name: 'ledger', grants: [{ resourceServer: limited.identifier, scopes: ['ledger'] }] });
     expect(response.status).toBe(201);
