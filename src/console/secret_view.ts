@@ -72,6 +72,7 @@ export class SecretViews {
    * of two processes taking it at once only one gets it.
    */
   async take(cookie: string, id: string, clientId: string): Promise<SecretView | undefined> {
+    if (!/^[\w-]{22}$/.test(id)) return undefined;
     const now = this.deps.clock.now();
     const sessionId = sha256(cookie);
     const [row] = await this.deps.db('console_secret_views')

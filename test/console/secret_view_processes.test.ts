@@ -106,4 +106,14 @@ describe('the one view of a new secret, across processes', () => {
     expect((await get(b, session, location)).status).toBe(410);
     expect((await get(a, session, location)).status).toBe(410);
   });
+
+  it('two requests for the same view at once, neither to the process that made it, show it once between them', async () => {
+    const session = await signIn(a, admin.email);
+    const { keypair } = await createKeypair(a.keygate, { owner: { environmentId: tenant.environmentId } });
+    const rotated = await post(a, session, `/console/keypairs/${keypair.clientId}/rotate`, { gracePeriodSeconds: '0', confirm: 'yes' });
+    expect(rotated.status, rotated.text).toBe(303);
+    const answers = await Promise.all([get(b, session, rotated.headers.location!), get(b, session, rotated.headers.location!)]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 410]);
+    expect(answers.filter((answer) => secretIn(answer.text) !== undefined)).toHaveLength(1);
+  });
 });
