@@ -170,7 +170,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
     const history = new AuditHistory(db.knex);
     const admin = adminMiddleware({ authenticator, keypairs, tenancy, resourceServers, history, usage: usageReport, clock, log, issuer: config.issuer, trustProxyHops: config.trustProxyHops });
     const signIn = new ConsoleSignIn({ db: db.knex, issuer: config.issuer, keySet: () => keySet, clock, sessionTtlSeconds: config.consoleSessionTtlSeconds });
-    const adminConsole = consoleMiddleware({ authenticator, signIn, keypairs, tenancy, resourceServers, catalog, history, usage: usageReport, clock, log, issuer: config.issuer, trustProxyHops: config.trustProxyHops });
+    const adminConsole = consoleMiddleware({ authenticator, signIn, keypairs, tenancy, resourceServers, catalog, history, usage: usageReport, clock, db: db.knex, log, issuer: config.issuer, trustProxyHops: config.trustProxyHops });
 
     const metrics = new Metrics(db.knex);
     /** The request id of each request, for lines logged where only the raw request is at hand. */

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import type { Knex } from 'knex';
 import type { Context, Middleware, Next } from 'koa';
 import compose from 'koa-compose';
 import type { Authenticator } from '../access/authenticate.js';
@@ -22,7 +23,7 @@ import type { UsageReport } from '../usage/report.js';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.js';
 import { html, type Html } from './html.js';
 import { csrfField, errorList, eventTable, grantChoices, grantList, grantsOfForm, keypairState, keypairTable, layout, secretPanel, usageSection, when, type NavAccount, type PageFrame } from './pages.js';
-import { SecretViews } from './secret_view.js';
+import { SecretViews, type SecretView } from './secret_view.js';
 import { csrfMatches, signInOriginAllowed, type ConsoleSession, type ConsoleSignIn } from './sign_in.js';
 
 export interface ConsoleDeps {
@@ -35,6 +36,8 @@ export interface ConsoleDeps {
   readonly history: AuditHistory;
   readonly usage: UsageReport;
   readonly clock: Clock;
+  /** Where new secrets wait, encrypted, for their one view (see secret_view.ts). */
+  readonly db: Knex;
   readonly log: Logger;
   readonly issuer: string;
   readonly trustProxyHops: number;
@@ -84,7 +87,7 @@ const GRACE_CHOICES: ReadonlyArray<readonly [number, string]> = [
 export function consoleMiddleware(deps: ConsoleDeps): Middleware {
   const router = new Router({ prefix: '/console' });
   const { keypairs, tenancy, clock } = deps;
-  const secretViews = new SecretViews(clock);
+  const secretViews = new SecretViews({ db: deps.db, clock });
 
   router.get('/assets/console.css', (ctx) => {
     ctx.type = 'text/css; charset=utf-8';
@@ -274,7 +277,7 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
     try {
       const input = parseKeypairCreate(keypairs, createBody(form), clock.now(), owner.accountId);
       const created = await keypairs.createKeypair(actorFor(ctx), { owner: owner.environmentId === null ? { accountId: owner.accountId } : { environmentId: owner.environmentId }, ...input });
-      showSecretOnce(ctx, { keypair: created.keypair, clientSecret: created.clientSecret, title: `Keypair ${created.keypair.name} created`, verb: 'Created' });
+      await showSecretOnce(ctx, { clientId: created.keypair.clientId, clientSecret: created.clientSecret, title: `Keypair ${created.keypair.name} created`, verb: 'Created' });
     } catch (error) {
       const errors = fieldErrorsOf(error);
       send(ctx, errors[0]?.field === '(limit)' ? 409 : 400, layout(frame, `New keypair in ${owner.title}`, createForm(frame, owner, form, errors)));
@@ -414,26 +417,26 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
     }
     const rotated = await keypairs.rotateSecret(actorFor(ctx), keypair.clientId, grace!);
     const verb = grace! > 0 ? `Rotated; the previous secret works ${GRACE_CHOICES.find(([seconds]) => seconds === grace)![1]} more` : 'Rotated; the previous secret no longer works';
-    showSecretOnce(ctx, { keypair: rotated.keypair, clientSecret: rotated.clientSecret, title: `Keypair ${keypair.name} rotated`, verb });
+    await showSecretOnce(ctx, { clientId: rotated.keypair.clientId, clientSecret: rotated.clientSecret, title: `Keypair ${keypair.name} rotated`, verb });
   });
 
   /** Keeps a new secret for one view by this session, and sends the browser to it. */
-  function showSecretOnce(ctx: Context, view: { keypair: Keypair; clientSecret: string; title: string; verb: string }) {
-    const id = secretViews.put((ctx.state as ConsoleState).session.csrfToken, view);
-    seeOther(ctx, `/console/keypairs/${view.keypair.clientId}/secret/${id}`);
+  async function showSecretOnce(ctx: Context, view: SecretView) {
+    const id = await secretViews.put(ctx.cookies.get(COOKIE)!, view);
+    seeOther(ctx, `/console/keypairs/${view.clientId}/secret/${id}`);
   }
 
   // The one view of a new secret; a reload (or any later visit) finds it gone.
   router.get('/keypairs/:clientId/secret/:viewId', async (ctx) => {
     const keypair = await reachableKeypair(ctx);
-    const view = secretViews.take((ctx.state as ConsoleState).session.csrfToken, ctx.params.viewId ?? '', keypair.clientId);
+    const view = await secretViews.take(ctx.cookies.get(COOKIE)!, ctx.params.viewId ?? '', keypair.clientId);
     const frame = await frameOf(ctx);
     if (!view) {
       send(ctx, 410, layout(frame, 'The secret was shown once', html`<section class="card"><p role="status">This secret was shown once and is not kept: it cannot be shown again. If it was not copied, rotate the secret to get a new one.</p>
         <p><a href="/console/keypairs/${keypair.clientId}">Go to the keypair</a></p></section>`));
       return;
     }
-    send(ctx, 200, layout(frame, view.title, secretPanel(view.keypair, view.clientSecret, deps.issuer, view.verb)));
+    send(ctx, 200, layout(frame, view.title, secretPanel(keypair, view.clientSecret, deps.issuer, view.verb)));
   });
   router.post('/keypairs/:clientId/delete', async (ctx) => {
     const keypair = await reachableKeypair(ctx);

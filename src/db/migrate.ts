@@ -5,6 +5,7 @@ import * as usageGuardsOutbox from '../../migrations/003_usage_guards_outbox.js'
 import * as consoleSignIn from '../../migrations/004_console.js';
 import * as grants from '../../migrations/005_grants.js';
 import * as identities from '../../migrations/006_identities.js';
+import * as consoleSecretViews from '../../migrations/007_console_secret_views.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -22,6 +23,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['004_console', consoleSignIn],
   ['005_grants', grants],
   ['006_identities', identities],
+  ['007_console_secret_views', consoleSecretViews],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Migration]> = {
