@@ -8,8 +8,10 @@ export default defineConfig({
     // two connections' protocol messages (see src/db/database.ts). PostgreSQL takes two.
     fileParallelism: Boolean(process.env.TEST_DATABASE_URL),
     maxWorkers: 2,
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Generous: several tests start `keygate serve` on a fresh embedded database (PGlite's
+    // first initdb is seconds of CPU), two at a time in the PostgreSQL pass, on 2 cores.
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
   },
 });

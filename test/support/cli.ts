@@ -50,7 +50,7 @@ export async function startServerProcess(env: Record<string, string>, cwd: strin
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000;
   while (!output.includes('Keygate listening')) {
     if (child.exitCode !== null) throw new Error(`keygate exited with ${child.exitCode}: ${output}`);
     if (Date.now() > deadline) {
