@@ -22,6 +22,7 @@ export interface AdminValues {
   grace?: string | undefined;
   identifier?: string | undefined;
   ttl?: string | undefined;
+  'available-to'?: string | undefined;
   user?: string | undefined;
   email?: string | undefined;
   operator?: boolean | undefined;
@@ -353,11 +354,12 @@ async function simple(client: AdminClient, group: string, action: string | undef
         NAME: String(item.name),
         SCOPES: (item.scopes as Array<{ name: string }>).map((scope) => scope.name).join(' '),
         TTL: String(item.accessTokenTtl),
+        AVAILABLE_TO: item.availableTo === null || item.availableTo === undefined ? 'all' : (item.availableTo as string[]).join(','),
         DEFAULT: item.isDefault ? 'yes' : '',
       }));
     case 'resource-servers create': {
       const scopes = (words(values.scopes) ?? []).map((name) => ({ name, description: name }));
-      const body = { identifier: requireValue(values.identifier, '--identifier'), name: requireValue(values.name, '--name'), scopes, ...(values.ttl !== undefined && { accessTokenTtl: Number(values.ttl) }) };
+      const body = { identifier: requireValue(values.identifier, '--identifier'), name: requireValue(values.name, '--name'), scopes, ...(values.ttl !== undefined && { accessTokenTtl: Number(values.ttl) }), ...(values['available-to'] !== undefined && { availableTo: values['available-to'].split(',').map((id) => id.trim()).filter(Boolean) }) };
       return render(await client.call('POST', '/resource-servers', body), basics);
     }
     case 'users list':

@@ -52,7 +52,7 @@ Admin commands (call the running server's admin API; add --json for scripts):
   keygate keypairs rotate ID [--grace SECONDS]  (default 0: the old secret dies at once)
   keygate accounts list|create --name N|show ID|close ID
   keygate environments list --account ID|create --account ID --name N|close ID
-  keygate resource-servers list|create --identifier URI --name N --scopes S [--ttl SECONDS]
+  keygate resource-servers list|create --identifier URI --name N --scopes S [--ttl SECONDS] [--available-to ACC,ACC]
   keygate users list|create --email E [--name N] [--operator]
   keygate admins grant|revoke --user ID (--account ID | --environment ID)
   Server: --url or KEYGATE_URL (default ISSUER). Token: --token or KEYGATE_TOKEN
@@ -274,6 +274,7 @@ async function main(argv: string[]): Promise<void> {
       reason: { type: 'string' },
       grace: { type: 'string' },
       identifier: { type: 'string' },
+      'available-to': { type: 'string' },
       user: { type: 'string' },
       'max-token-ttl': { type: 'string' },
       'activate-in': { type: 'string' },
