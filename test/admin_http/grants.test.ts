@@ -278,3 +278,25 @@ describe('taking a scope out of a resource server’s catalogue', () => {
     expect((await requestToken(kg.http, both, { resource: server.identifier, scope: 'audit' })).body.error).toBe('invalid_scope');
   });
 });
+
+describe('a stale catalogue', () => {
+  it('lets no grant through at a resource server limited away from the account, nor of a scope taken out, when the change notice was lost', async () => {
+    const server = await resourceServer(['ledger', 'audit']);
+    const keypair = await createKeypair({ scopes: ['read'] });
+    // Another process changed the server and its notice never arrived: this process's catalogue still has the old one.
+    await kg.keygate.db.knex('resource_servers').where({ id: server.id }).update({ scopes: JSON.stringify([{ name: 'ledger', description: 'ledger' }]) });
+    const ghostScope = await call('post', `/environments/${tenant.environmentId}/keypairs`, envAdmin, { name: 'stale', grants: [{ resourceServer: server.identifier, scopes: ['audit'] }] });
+    expect(ghostScope.status).toBe(400);
+    expect(ghostScope.body.errors).toEqual([{ field: 'grants[0].scopes[0]', message: `is not defined by ${server.identifier}` }]);
+
+    await kg.keygate.db.knex('resource_servers').where({ id: server.id }).update({ available_to: [other.accountId] });
+    const created = await call('post', `/environments/${tenant.environmentId}/keypairs`, envAdmin, { name: 'stale', grants: [{ resourceServer: server.identifier, scopes: ['ledger'] }] });
+    expect(created.status).toBe(400);
+    expect(created.body.errors).toEqual([{ field: 'grants[0].resourceServer', message: 'is not a resource server available to this account' }]);
+    const patched = await call('patch', `/keypairs/${keypair.clientId}`, envAdmin, { grants: [{ resourceServer: server.identifier, scopes: ['ledger'] }] });
+    expect(patched.status).toBe(400);
+    expect(patched.body.errors).toEqual([{ field: 'grants[0].resourceServer', message: 'is not a resource server available to this account' }]);
+    expect((await call('get', `/keypairs/${keypair.clientId}`, envAdmin)).body).toMatchObject({ version: 1, grants: [{ resourceServer: defaultServer, scopes: ['read'] }] });
+    await kg.keygate.catalog.reload();
+  });
+});
