@@ -10,7 +10,9 @@ import type { Knex } from 'knex';
  * Each held scope becomes a grant at the one resource server that defines it. A
  * scope that several servers define becomes a grant at the default resource server
  * only (and is dropped if the default is not one of them), and a scope no server
- * defines is dropped: both are logged, one line per keypair, as what this narrowed.
+ * defines is dropped: both are logged, one line per keypair, as what this narrowed,
+ * and the live secrets of those keypairs get a fresh status-list index, so tokens
+ * issued before with a scope taken away read as revoked.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
@@ -60,6 +62,18 @@ export async function up(knex: Knex): Promise<void> {
           ? `${row.scope} granted at ${row.kept_at} only, no longer at ${row.lost_at.join(', ')}`
           : `${row.scope} dropped (defined by ${row.lost_at.join(', ')}, not by the default resource server)`;
     lines.set(row.client_id, [...(lines.get(row.client_id) ?? []), what]);
+  }
+  // Tokens issued before with a scope taken away must not stay valid until they expire:
+  // the live secrets of each narrowed keypair get a fresh status-list index, so those
+  // tokens read as revoked (what narrowing through the admin API does; inlined, as a
+  // migration must not depend on app code that may change later).
+  if (lines.size > 0) {
+    await knex.raw(
+      `UPDATE keypair_secrets SET status_idx = nextval('status_list_index_seq')
+        WHERE client_id = ANY(?::text[]) AND (expires_at IS NULL OR expires_at > now())`,
+      [[...lines.keys()]],
+    );
+    await knex.raw(`UPDATE keypairs SET version = version + 1, updated_at = now() WHERE client_id = ANY(?::text[])`, [[...lines.keys()]]);
   }
   const logger = (knex.client as { logger: { warn(message: string): void } }).logger;
   for (const [clientId, what] of lines) logger.warn(`005_grants narrowed keypair ${clientId}: ${what.join('; ')}`);

@@ -119,7 +119,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
       ? localChangeFeed()
       : await postgresChangeFeed(db.url, log, { connectTimeoutMs: db.timeouts.connectMs });
     const firstStart = await bootstrapFirstStart(db.knex, config, clock.now());
-    const catalog = await ResourceServerCatalog.load(db.knex, changes);
+    const catalog = await ResourceServerCatalog.load(db.knex, changes, log);
     const clients = new ClientCache(db.knex, clock, changes, { maxAgeSeconds: config.clientCacheMaxAgeSeconds, log });
     // In the background: requests meanwhile fall back to one query per new keypair.
     const preloading = clients
@@ -326,6 +326,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
         await rateLimiter.stop();
         if (!db.embedded) await rateLimiter.sync(clock.now().getTime());
         await notifications.stop();
+        catalog.close();
         await changes.close();
         if (ownsDatabase) await db.close();
       },

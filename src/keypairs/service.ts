@@ -3,7 +3,7 @@ import { appendEvent, appendEvents, SYSTEM_ACTOR, type Actor } from '../audit/st
 import { enqueueNotifications, type NotificationEvent, type NotificationPayload } from '../notifications/store.js';
 import type { ChangeFeed } from '../db/notify.js';
 import type { ResourceServerCatalog } from '../resource_servers/catalog.js';
-import { isAvailableTo } from '../resource_servers/store.js';
+import { isAvailableTo, lockResourceServers, type ResourceServer } from '../resource_servers/store.js';
 import type { Clock } from '../shared/clock.js';
 import { KeygateError, notFound, validationFailed, type FieldError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
@@ -126,7 +126,7 @@ export class KeypairService {
     let grants: Grant[] = [];
     await this.deps.db.transaction(async (trx) => {
       const owner = await this.resolveOwner(trx, input.owner);
-      const resolved = this.resolveGrants(owner.accountId, input, []);
+      const resolved = this.resolveGrants(owner.accountId, input, [], await this.serversFor(trx, input));
       if (errors.length + resolved.errors.length > 0) throw validationFailed([...errors, ...resolved.errors]);
       grants = resolved.grants ?? [];
       await this.checkActiveCap(trx, owner, now);
@@ -179,7 +179,7 @@ export class KeypairService {
     const created: Array<{ clientId: string; clientSecret: string }> = [];
     await this.deps.db.transaction(async (trx) => {
       const resolved = await this.resolveOwner(trx, owner);
-      const granted = this.resolveGrants(resolved.accountId, { scopes: input.scopes }, []);
+      const granted = this.resolveGrants(resolved.accountId, { scopes: input.scopes }, [], await this.serversFor(trx, { scopes: input.scopes }));
       if (granted.errors.length > 0) throw validationFailed(granted.errors);
       const grants = granted.grants ?? [];
       const active = await countActiveKeypairs(trx, resolved, now);
@@ -257,8 +257,10 @@ export class KeypairService {
 
     const now = this.deps.clock.now();
     await this.deps.db.transaction(async (trx) => {
+      // The resource servers first, as their changes lock them before the keypairs they narrow.
+      const servers = await this.serversFor(trx, input);
       const before = await this.lockKeypair(trx, clientId);
-      const resolved = this.resolveGrants(before.accountId, input, before.grants);
+      const resolved = this.resolveGrants(before.accountId, input, before.grants, servers);
       if (errors.length + resolved.errors.length > 0) throw validationFailed([...errors, ...resolved.errors]);
       if (expectedVersion !== undefined && before.version !== expectedVersion) {
         throw new KeygateError('precondition_failed', `The keypair is at version ${before.version}, not ${expectedVersion}; fetch it again.`);
@@ -434,24 +436,35 @@ export class KeypairService {
 
   /** The checks that need the catalogue, for the edge to report together with its own. */
   checkGrants(accountId: string, input: GrantsInput): FieldError[] {
-    return this.resolveGrants(accountId, input, []).errors;
+    return this.resolveGrants(accountId, input, [], this.deps.catalog.all()).errors;
   }
 
   /**
-   * The grants `input` asks for, checked against the catalogue and what is available
-   * to the account, in identifier order; undefined when it changes none. `current`:
-   * the grants kept when only the shorthand `scopes` is given.
+   * The resource servers `input` names and the default one, read in the write's
+   * transaction and locked against a concurrent change (which waits, then sees the
+   * grants written): a stale in-memory catalogue cannot let a grant through.
    */
-  private resolveGrants(accountId: string, input: GrantsInput, current: readonly Grant[]): { grants: Grant[] | undefined; errors: FieldError[] } {
+  private async serversFor(trx: Knex.Transaction, input: GrantsInput): Promise<ResourceServer[]> {
+    if (input.scopes === undefined && input.grants === undefined) return [];
+    return lockResourceServers(trx, (input.grants ?? []).map((grant) => grant.resourceServer));
+  }
+
+  /**
+   * The grants `input` asks for, checked against `servers` (those it names and the
+   * default one) and what is available to the account, in identifier order; undefined
+   * when it changes none. `current`: the grants kept when only the shorthand `scopes` is given.
+   */
+  private resolveGrants(accountId: string, input: GrantsInput, current: readonly Grant[], servers: readonly ResourceServer[]): { grants: Grant[] | undefined; errors: FieldError[] } {
     if (input.scopes === undefined && input.grants === undefined) return { grants: undefined, errors: [] };
     const errors: FieldError[] = [];
     const grants = new Map<string, Grant>();
-    const defaultServer = this.deps.catalog.defaultServer;
+    const byIdentifier = new Map(servers.map((server) => [server.identifier, server]));
+    const defaultServer = servers.find((server) => server.isDefault);
     if (input.grants === undefined) {
       for (const grant of current) if (grant.resourceServerId !== defaultServer?.id) grants.set(grant.resourceServerId, grant);
     }
     for (const [index, grant] of (input.grants ?? []).entries()) {
-      const server = this.deps.catalog.byIdentifier(grant.resourceServer);
+      const server = byIdentifier.get(grant.resourceServer);
       // A server hidden from the account reads exactly like one that does not exist.
       if (!server || !isAvailableTo(server, accountId)) {
         errors.push({ field: `grants[${index}].resourceServer`, message: 'is not a resource server available to this account' });

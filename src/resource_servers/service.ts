@@ -54,7 +54,9 @@ export class ResourceServerService {
 
   /**
    * Changes a resource server. Limiting `availableTo` removes the grants there of
-   * keypairs of the accounts left out, and revokes their tokens (a fresh status index).
+   * keypairs of the accounts left out, and taking scopes out of the catalogue takes
+   * them out of the grants there (a grant left empty is removed); either revokes the
+   * tokens of the keypairs narrowed (a fresh status index).
    */
   async update(actor: Actor, id: string, input: Partial<Omit<ResourceServerInput, 'identifier'>>): Promise<ResourceServer> {
     const now = this.deps.clock.now();
@@ -75,6 +77,7 @@ export class ResourceServerService {
         updated_at: now,
       });
       if (input.availableTo) narrowed = await removeGrantsOutside(trx, id, input.availableTo, now);
+      if (input.scopes) narrowed = [...new Set([...narrowed, ...(await removeScopesOutside(trx, id, input.scopes.map((scope) => scope.name), now))])];
       await appendEvent(trx, actor, {
         action: 'resource_server.updated',
         targetType: 'resource_server',
@@ -109,6 +112,31 @@ async function removeGrantsOutside(trx: Knex.Transaction, resourceServerId: stri
     [resourceServerId, [...accountIds]],
   );
   const clientIds = removed.rows.map((row) => row.client_id);
+  if (clientIds.length === 0) return [];
+  await reissueStatusIndexes(trx, clientIds, now);
+  await trx('keypairs').whereIn('client_id', clientIds).update({ version: trx.raw('version + 1'), updated_at: now });
+  return clientIds;
+}
+
+/**
+ * Takes the scopes outside `catalogue` out of the grants at `resourceServerId` and
+ * removes grants left empty, so a scope defined again later is not granted anew to its
+ * old holders; returns the client_ids narrowed, whose tokens it revokes.
+ */
+async function removeScopesOutside(trx: Knex.Transaction, resourceServerId: string, catalogue: readonly string[], now: Date): Promise<string[]> {
+  // A grant keeps at least one scope (its CHECK): those left with none go first.
+  const emptied = await trx.raw<{ rows: Array<{ client_id: string }> }>(
+    `delete from keypair_grants where resource_server_id = ? and not (scopes && ?::text[]) returning client_id`,
+    [resourceServerId, [...catalogue]],
+  );
+  const narrowed = await trx.raw<{ rows: Array<{ client_id: string }> }>(
+    `update keypair_grants g
+        set scopes = array(select t.s from unnest(g.scopes) with ordinality as t(s, ord) where t.s = any(?::text[]) order by t.ord)
+      where g.resource_server_id = ? and not (g.scopes <@ ?::text[])
+      returning g.client_id`,
+    [[...catalogue], resourceServerId, [...catalogue]],
+  );
+  const clientIds = [...emptied.rows, ...narrowed.rows].map((row) => row.client_id);
   if (clientIds.length === 0) return [];
   await reissueStatusIndexes(trx, clientIds, now);
   await trx('keypairs').whereIn('client_id', clientIds).update({ version: trx.raw('version + 1'), updated_at: now });

@@ -47,6 +47,18 @@ export async function listResourceServers(db: Knex | Knex.Transaction): Promise<
   return rows.map(toResourceServer);
 }
 
+/**
+ * The resource servers with these identifiers and the default one, read FOR SHARE: a
+ * change to them (which locks the row FOR UPDATE) waits for the caller's transaction.
+ */
+export async function lockResourceServers(trx: Knex.Transaction, identifiers: readonly string[]): Promise<ResourceServer[]> {
+  const rows = await trx<ResourceServerRow>('resource_servers')
+    .where((named) => void named.whereIn('identifier', [...identifiers]).orWhere({ is_default: true }))
+    .orderBy('id')
+    .forShare();
+  return rows.map(toResourceServer);
+}
+
 /** Inserts `server`; an identifier taken meanwhile (a concurrent create) is a conflict. */
 export async function insertResourceServer(trx: Knex.Transaction, server: Omit<ResourceServer, 'availableTo'> & { availableTo?: readonly string[] | null }, now: Date): Promise<void> {
   await trx('resource_servers').insert({

@@ -245,3 +245,65 @@ describe('narrowing revokes tokens already issued', () => {
     expect((await verifier.verify(fresh.body.access_token)).clientId).toBe(keypair.clientId);
   });
 });
+
+describe('taking a scope out of a resource server’s catalogue', () => {
+  it('takes it out of the grants there, revokes the holders’ tokens, and does not grant it again when it comes back', async () => {
+    const server = await resourceServer(['ledger', 'audit']);
+    const verifier = createVerifier({ issuer: kg.issuer, audience: server.identifier, currentDate: kg.clock.alongsideRealTime });
+    const both = await createKeypair({ grants: [{ resourceServer: server.identifier, scopes: ['ledger', 'audit'] }] });
+    const auditOnly = await createKeypair({ grants: [{ resourceServer: server.identifier, scopes: ['audit'] }] });
+    const ledgerOnly = await createKeypair({ grants: [{ resourceServer: server.identifier, scopes: ['ledger'] }] });
+    const oldToken = (await requestToken(kg.http, both, { resource: server.identifier })).body.access_token as string;
+    const oldReference = getStatusListFromJWT(oldToken);
+    const untouchedIdx = getStatusListFromJWT((await requestToken(kg.http, ledgerOnly, { resource: server.identifier })).body.access_token).idx;
+
+    const patched = await call('patch', `/resource-servers/${server.id}`, operator, { scopes: [{ name: 'ledger', description: 'ledger' }] });
+    expect(patched.status).toBe(200);
+    const keypair = async (clientId: string) => (await call('get', `/keypairs/${clientId}`, envAdmin)).body;
+    expect(await keypair(both.clientId)).toMatchObject({ version: 2, grants: [{ resourceServer: server.identifier, scopes: ['ledger'] }] });
+    expect(await keypair(auditOnly.clientId)).toMatchObject({ version: 2, grants: [] });
+    expect(await keypair(ledgerOnly.clientId)).toMatchObject({ version: 1, grants: [{ resourceServer: server.identifier, scopes: ['ledger'] }] });
+    const [event] = await kg.keygate.db.knex('audit_events').where({ target_id: server.id, action: 'resource_server.updated' }).orderBy('id', 'desc').limit(1);
+    expect([...event.after.grantsRemovedFrom].sort()).toEqual([auditOnly.clientId, both.clientId].sort());
+
+    // The old token is revoked; a new one carries what is left, at a fresh index.
+    expect((await requestToken(kg.http, both, { resource: server.identifier, scope: 'audit' })).body.error).toBe('invalid_scope');
+    const fresh = await requestToken(kg.http, both, { resource: server.identifier });
+    expect(fresh.body.scope).toBe('ledger');
+    expect(getStatusListFromJWT(fresh.body.access_token).idx).not.toBe(oldReference.idx);
+    expect(getStatusListFromJWT((await requestToken(kg.http, ledgerOnly, { resource: server.identifier })).body.access_token).idx).toBe(untouchedIdx);
+    kg.clock.advance(31);
+    await expect(verifier.verify(oldToken)).rejects.toMatchObject({ code: 'token_revoked', status: 401 });
+    expect((await verifier.verify(fresh.body.access_token)).clientId).toBe(both.clientId);
+
+    // Echoing the keypair's grants back is accepted; defining audit again grants it to no one.
+    const echoed = await call('patch', `/keypairs/${both.clientId}`, envAdmin, { grants: (await keypair(both.clientId)).grants });
+    expect(echoed.status).toBe(200);
+    expect((await call('patch', `/resource-servers/${server.id}`, operator, { scopes: [{ name: 'ledger', description: 'ledger' }, { name: 'audit', description: 'audit' }] })).status).toBe(200);
+    expect((await keypair(both.clientId)).grants).toEqual([{ resourceServer: server.identifier, scopes: ['ledger'] }]);
+    expect((await keypair(auditOnly.clientId)).grants).toEqual([]);
+    expect((await requestToken(kg.http, both, { resource: server.identifier, scope: 'audit' })).body.error).toBe('invalid_scope');
+  });
+});
+
+describe('a stale catalogue', () => {
+  it('lets no grant through at a resource server limited away from the account, nor of a scope taken out, when the change notice was lost', async () => {
+    const server = await resourceServer(['ledger', 'audit']);
+    const keypair = await createKeypair({ scopes: ['read'] });
+    // Another process changed the server and its notice never arrived: this process's catalogue still has the old one.
+    await kg.keygate.db.knex('resource_servers').where({ id: server.id }).update({ scopes: JSON.stringify([{ name: 'ledger', description: 'ledger' }]) });
+    const ghostScope = await call('post', `/environments/${tenant.environmentId}/keypairs`, envAdmin, { name: 'stale', grants: [{ resourceServer: server.identifier, scopes: ['audit'] }] });
+    expect(ghostScope.status).toBe(400);
+    expect(ghostScope.body.errors).toEqual([{ field: 'grants[0].scopes[0]', message: `is not defined by ${server.identifier}` }]);
+
+    await kg.keygate.db.knex('resource_servers').where({ id: server.id }).update({ available_to: [other.accountId] });
+    const created = await call('post', `/environments/${tenant.environmentId}/keypairs`, envAdmin, { name: 'stale', grants: [{ resourceServer: server.identifier, scopes: ['ledger'] }] });
+    expect(created.status).toBe(400);
+    expect(created.body.errors).toEqual([{ field: 'grants[0].resourceServer', message: 'is not a resource server available to this account' }]);
+    const patched = await call('patch', `/keypairs/${keypair.clientId}`, envAdmin, { grants: [{ resourceServer: server.identifier, scopes: ['ledger'] }] });
+    expect(patched.status).toBe(400);
+    expect(patched.body.errors).toEqual([{ field: 'grants[0].resourceServer', message: 'is not a resource server available to this account' }]);
+    expect((await call('get', `/keypairs/${keypair.clientId}`, envAdmin)).body).toMatchObject({ version: 1, grants: [{ resourceServer: defaultServer, scopes: ['read'] }] });
+    await kg.keygate.catalog.reload();
+  });
+});

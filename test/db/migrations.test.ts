@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded.js';
@@ -106,9 +107,28 @@ describe('005_grants', () => {
     ]);
     const keypair = (clientId: string, scopes: string[]) => ({ client_id: clientId, account_id: accountId, name: 'k', created_by: 'x', scopes });
     await knex('keypairs').insert([keypair(ids.a, ['read', 'refund', 'write']), keypair(ids.b, ['export']), keypair(ids.c, ['ghost', 'audit']), keypair(ids.d, [])]);
+    // A live secret each, and c also one retired a minute ago (its tokens already fail).
+    const secret = (clientId: string, expiresAt: Date | null) => ({
+      id: newId('secret'),
+      client_id: clientId,
+      secret_sha256: randomBytes(32),
+      last4: 'abcd',
+      expires_at: expiresAt,
+      status_idx: knex.raw("nextval('status_list_index_seq')"),
+    });
+    await knex('keypair_secrets').insert([...Object.values(ids).map((clientId) => secret(clientId, null)), secret(ids.c, new Date(Date.now() - 60_000))]);
+    const indexes = async () => Object.fromEntries((await knex('keypair_secrets').whereIn('client_id', Object.values(ids)).select('id', 'status_idx')).map((row: { id: string; status_idx: string }) => [row.id, String(row.status_idx)]));
+    const secretsOf = async (clientId: string, live: boolean) => (await knex('keypair_secrets').where({ client_id: clientId }).where((query) => void (live ? query.whereNull('expires_at') : query.whereNotNull('expires_at'))).pluck<string[]>('id'));
+    const before = await indexes();
 
     warnings.length = 0;
     expect(await migrateOne(knex, 'up')).toEqual(['005_grants']);
+    // The narrowed keypairs' live secrets get fresh indexes (their old tokens read as revoked); the others keep theirs.
+    const after = await indexes();
+    const changed = (secretIds: string[]) => secretIds.map((id) => after[id] !== before[id]);
+    expect(changed([...(await secretsOf(ids.a, true)), ...(await secretsOf(ids.c, true))])).toEqual([true, true]);
+    expect(changed([...(await secretsOf(ids.b, true)), ...(await secretsOf(ids.d, true)), ...(await secretsOf(ids.c, false))])).toEqual([false, false, false]);
+    expect(new Set(Object.values(after)).size).toBe(Object.keys(after).length);
     const grants = await knex('keypair_grants as g')
       .join('resource_servers as r', 'r.id', 'g.resource_server_id')
       .whereIn('g.client_id', Object.values(ids))
