@@ -259,6 +259,13 @@ export class KeypairService {
     await this.deps.db.transaction(async (trx) => {
       // The resource servers first, as their changes lock them before the keypairs they narrow.
       const servers = await this.serversFor(trx, input);
+      // An enable takes its owner's lock before the keypair's, in the order closing an
+      // environment or account takes them (owner, then its keypairs): the other order
+      // deadlocks against a close running at the same moment.
+      if (input.enabled === true) {
+        const owner = await findKeypair(trx, clientId);
+        if (owner) await this.lockOwner(trx, owner);
+      }
       const before = await this.lockKeypair(trx, clientId);
       const resolved = this.resolveGrants(before.accountId, input, before.grants, servers);
       if (errors.length + resolved.errors.length > 0) throw validationFailed([...errors, ...resolved.errors]);
@@ -274,8 +281,7 @@ export class KeypairService {
       if (input.enabled === false && before.enabled) {
         Object.assign(changes, { enabled: false, disabled_at: now, disabled_by: actorLabel(actor), disabled_reason: input.disabledReason ?? null });
       } else if (input.enabled === true && !before.enabled) {
-        // The owner's lock, as a create takes it: two enables (or an enable and a create) count one after the other.
-        await this.lockOwner(trx, before);
+        // The owner's lock (taken above, as a create takes it): two enables, or an enable and a create, count one after the other.
         await this.checkActiveCap(trx, before, now);
         Object.assign(changes, { enabled: true, disabled_at: null, disabled_by: null, disabled_reason: null });
       }

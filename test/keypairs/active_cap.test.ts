@@ -63,3 +63,18 @@ describe('MAX_ACTIVE_KEYPAIRS under concurrent requests', () => {
     }
   });
 });
+
+describe('an enable racing the close of its environment', () => {
+  it('one waits for the other: never a deadlock (500), the environment ends closed and its keypairs gone', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const { tenant, disabledIds } = await ownerOneBelowCap(4);
+      const close = kg.http.delete(`/admin/v1/environments/${tenant.environmentId}`).set('Authorization', operator.bearer);
+      const responses = await Promise.all([...disabledIds.map((clientId) => enable(clientId)), close]);
+      const closed = responses.at(-1)!;
+      expect(closed.status).toBe(204);
+      // Each enable ran before the close (200, or 409 at the cap) or after it (404).
+      for (const response of responses.slice(0, -1)) expect([200, 404, 409]).toContain(response.status);
+      expect(await activeIn(tenant)).toBe(0);
+    }
+  });
+});
