@@ -178,6 +178,11 @@ const MEMBERSHIP_PROPERTIES: Record<string, Schema> = {
   createdAt: timestamp,
 };
 
+/** A resource server's `availableTo` on create and update. */
+function availableToInput(description: string): Schema {
+  return { type: ['array', 'null'], items: { type: 'string', maxLength: 100 }, maxItems: 1000, uniqueItems: true, description };
+}
+
 const SCHEMAS: Record<string, Schema> = {
   Keypair: record(KEYPAIR_PROPERTIES, 'A keypair as the admin API shows it: never its secret, only the hint.'),
   KeypairWithSecret: record(
@@ -396,13 +401,7 @@ const SCHEMAS: Record<string, Schema> = {
       scopes: { type: 'array', items: schemaRef('ScopeDefinitionInput'), maxItems: 200, description: 'The catalogue; each name at most once.' },
       accessTokenTtl: { type: 'integer', minimum: MIN_ACCESS_TOKEN_TTL, maximum: MAX_ACCESS_TOKEN_TTL, default: 300, description: 'Seconds.' },
       isDefault: { type: 'boolean', default: false, description: 'true makes it the default in place of the current one.' },
-      availableTo: {
-        type: ['array', 'null'],
-        items: { type: 'string', maxLength: 100 },
-        maxItems: 1000,
-        uniqueItems: true,
-        description: 'Account ids (each must exist: 400 naming `availableTo[i]`); null or absent: every account.',
-      },
+      availableTo: availableToInput('Account ids (each must exist: 400 naming `availableTo[i]`); null or absent: every account.'),
     },
     ['identifier', 'name', 'scopes'],
   ),
@@ -412,13 +411,7 @@ const SCHEMAS: Record<string, Schema> = {
       scopes: { type: 'array', items: schemaRef('ScopeDefinitionInput'), maxItems: 200, description: 'Replaces the catalogue; each name at most once.' },
       accessTokenTtl: { type: 'integer', minimum: MIN_ACCESS_TOKEN_TTL, maximum: MAX_ACCESS_TOKEN_TTL, description: 'Seconds.' },
       isDefault: { type: 'boolean', description: 'true makes it the default; false on the default is a 409 (make another the default instead).' },
-      availableTo: {
-        type: ['array', 'null'],
-        items: { type: 'string', maxLength: 100 },
-        maxItems: 1000,
-        uniqueItems: true,
-        description: 'Account ids, or null for every account. Limiting it removes the grants here of keypairs of other accounts and revokes their tokens (fresh status-list index).',
-      },
+      availableTo: availableToInput('Account ids, or null for every account. Limiting it removes the grants here of keypairs of other accounts and revokes their tokens (fresh status-list index).'),
     },
     [],
   ),
