@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { Agent, request } from 'node:http';
+import { Agent, request, type RequestOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,17 +17,7 @@ function halfSentTokenRequest(port: number, clientId: string, secret: string) {
     rejectResponse = reject;
   });
   const req = request(
-    {
-      host: '127.0.0.1',
-      port,
-      method: 'POST',
-      path: '/token',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-        'content-length': Buffer.byteLength(body),
-      },
-    },
+    tokenRequestOptions(port, clientId, secret, body),
     (res) => {
       let text = '';
       res.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -37,6 +27,21 @@ function halfSentTokenRequest(port: number, clientId: string, secret: string) {
   req.on('error', (error) => rejectResponse(error));
   req.write(body.slice(0, 10));
   return { response, finish: () => req.end(body.slice(10)) };
+}
+
+/** A token request (client_secret_basic) to the server on `port`, for node:http's request(). */
+function tokenRequestOptions(port: number, clientId: string, secret: string, body: string): RequestOptions {
+  return {
+    host: '127.0.0.1',
+    port,
+    method: 'POST',
+    path: '/token',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+      'content-length': Buffer.byteLength(body),
+    },
+  };
 }
 
 interface LoopResult {
@@ -60,18 +65,7 @@ async function keepAliveLoop(port: number, clientId: string, secret: string, sig
       const sentAfterSigterm = sigtermSent();
       const response = await new Promise<LoopResult['responses'][number]>((resolve, reject) => {
         const req = request(
-          {
-            host: '127.0.0.1',
-            port,
-            agent,
-            method: 'POST',
-            path: '/token',
-            headers: {
-              authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
-              'content-type': 'application/x-www-form-urlencoded',
-              'content-length': Buffer.byteLength(body),
-            },
-          },
+          { ...tokenRequestOptions(port, clientId, secret, body), agent },
           (res) => {
             let text = '';
             res.on('data', (chunk: Buffer) => (text += chunk.toString()));
