@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, lstat, mkdtemp, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
@@ -57,13 +58,36 @@ async function loosen(dir: string): Promise<void> {
   }
 }
 
-/** Connects with pg in a child process (as user `uid` when given); resolves to "connected" or the error code. */
-async function connectAs(uid: number | undefined, socketPath: string): Promise<string> {
+/** Connects with pg in a child process as this user; resolves to "connected" or the error code. */
+async function connectAsOwner(socketPath: string): Promise<string> {
   const script = `
     const pg = require(${JSON.stringify(PG_MODULE)});
     const client = new pg.Client({ host: ${JSON.stringify(path.dirname(socketPath))}, port: ${Number(socketPath.split('.').pop())}, user: 'postgres', database: 'postgres' });
     client.connect().then(() => client.query('select 1')).then(() => { process.stdout.write('connected'); process.exit(0); }, (error) => { process.stdout.write(String(error.code)); process.exit(1); });`;
-  const child = spawn(process.execPath, ['-e', script], { ...(uid !== undefined && { uid, gid: uid }), cwd: '/', env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return outputOf(spawn(process.execPath, ['-e', script], { cwd: '/', env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'inherit'] }));
+}
+
+/**
+ * Opens the socket as user `uid` in a child process; resolves to "connected" or the
+ * error code. The child runs a copy of this node binary in a world-readable directory
+ * and needs no module: the node in use may live where that user cannot reach (npx's
+ * cache under /root), and so may this checkout's node_modules.
+ */
+async function connectAsUser(uid: number, socketPath: string): Promise<string> {
+  const binDir = await mkdtemp(path.join(tmpdir(), 'keygate-node-'));
+  await chmod(binDir, 0o755);
+  const node = path.join(binDir, 'node');
+  await copyFile(process.execPath, node);
+  await chmod(node, 0o755);
+  try {
+    const script = `require('node:net').connect(${JSON.stringify(socketPath)}).on('connect', () => { process.stdout.write('connected'); process.exit(0); }).on('error', (error) => { process.stdout.write(String(error.code)); process.exit(1); });`;
+    return await outputOf(spawn(node, ['-e', script], { uid, gid: uid, cwd: '/', env: {}, stdio: ['ignore', 'pipe', 'inherit'] }));
+  } finally {
+    await rm(binDir, { recursive: true, force: true });
+  }
+}
+
+async function outputOf(child: ChildProcessByStdio<null, Readable, null>): Promise<string> {
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   await once(child, 'exit');
@@ -84,9 +108,9 @@ describe('the embedded database of keygate serve', () => {
       expect(unixPaths).toEqual([path.join(dataDir, 'socket', '.s.PGSQL.5432')]);
       expect((await stat(path.dirname(unixPaths[0]!))).mode & 0o777).toBe(0o700);
       // The owner connects (the socket is live) ...
-      expect(await connectAs(undefined, unixPaths[0]!)).toBe('connected');
+      expect(await connectAsOwner(unixPaths[0]!)).toBe('connected');
       // ... another user cannot: the directory keeps it out (root alone can switch users here).
-      if (isRoot) expect(await connectAs(NOBODY, unixPaths[0]!)).toBe('EACCES');
+      if (isRoot) expect(await connectAsUser(NOBODY, unixPaths[0]!)).toBe('EACCES');
     } finally {
       expect(await server.stop()).toBe(0);
     }
