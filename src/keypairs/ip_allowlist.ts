@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { unmapIpv4 } from '../shared/ip.js';
 
 /** Most entries one keypair's allowlist may hold. */
 export const MAX_ALLOWED_IPS = 100;
@@ -59,12 +60,6 @@ export class IpAllowlist {
     if (family === 6) return this.#ipv6.check(plain.split('%')[0]!, 'ipv6');
     return false;
   }
-}
-
-/** "::ffff:10.0.0.1", as a dual-stack socket reports an IPv4 peer, is 10.0.0.1. */
-export function unmapIpv4(address: string): string {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  return mapped ? mapped[1]! : address;
 }
 
 /** "::ffff:a00:1" (any IPv6 spelling of an IPv4-mapped address) as "10.0.0.1"; undefined for other addresses. */

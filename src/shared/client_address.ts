@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import { unmapIpv4 } from '../keypairs/ip_allowlist.js';
+import { unmapIpv4 } from './ip.js';
 
 /**
  * The address a request came from. With `trustedProxyHops` = 0 that is the socket's
