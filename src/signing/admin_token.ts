@@ -1,5 +1,5 @@
-import { asciiLowerCase } from '../access/email.js';
 import type { Config } from '../config/config.js';
+import { asciiLowerCase } from '../shared/text.js';
 import type { KeySet } from './keystore.js';
 import { signOwnJwt } from './own_jwt.js';
 
