@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrateLatest, migrateOne } from '../../src/db/migrate.js';
 import { ownDatabase, startTestKeygate, type TestKeygate } from '../support/keygate.js';
+import { waitFor } from '../support/wait.js';
 
 // DATABASE_STATEMENT_TIMEOUT applies to DATABASE_URL only: runs in the PostgreSQL pass of CI.
 const databaseUrl = process.env.TEST_DATABASE_URL;
@@ -32,17 +33,31 @@ describe.runIf(databaseUrl)('migrations and DATABASE_STATEMENT_TIMEOUT', () => {
     holder.on('error', () => undefined);
     await holder.query('begin');
     await holder.query('select * from knex_migrations_lock for update');
-    const HOLD_MS = 2500;
-    const released = new Promise<void>((resolve, reject) => {
-      setTimeout(() => holder.query('commit').then(() => holder.end()).then(resolve, reject), HOLD_MS);
-    });
+    // Released once PostgreSQL shows the server's migration blocked on that lock for longer
+    // than the limit. Asked on a connection of its own: inside the holder's transaction,
+    // pg_stat_activity would stay the snapshot of its first read.
+    const observer = new pg.Client({ connectionString: url });
+    await observer.connect();
+    observer.on('error', () => undefined);
+    const blockedPastLimit = async () => {
+      const { rows } = await observer.query<{ blocked: number }>(
+        "select count(*)::int as blocked from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and now() - query_start > interval '1.5 seconds'",
+      );
+      return rows[0]!.blocked > 0;
+    };
 
-    const before = Date.now();
-    started = await startTestKeygate({ DATABASE_URL: url, DATABASE_STATEMENT_TIMEOUT: '1' });
-    const waitedMs = Date.now() - before;
-    await released;
+    let settled = false;
+    const starting = startTestKeygate({ DATABASE_URL: url, DATABASE_STATEMENT_TIMEOUT: '1' }).finally(() => (settled = true));
+    // A start that fails (or ends) before the release is reported below, by `await starting`.
+    starting.catch(() => undefined);
+    let sawBlockedPastLimit = false;
+    await waitFor(async () => (sawBlockedPastLimit = await blockedPastLimit()) || settled, { timeoutMs: 60_000, intervalMs: 100 });
+    await holder.query('commit');
+    await holder.end();
+    await observer.end();
+    started = await starting;
 
-    expect(waitedMs).toBeGreaterThanOrEqual(HOLD_MS - 100);
+    expect(sawBlockedPastLimit).toBe(true);
     const applied = await started.keygate.db.knex('knex_migrations').pluck('name');
     expect(applied).toContain(pending);
     // The server's own pool keeps the limit.

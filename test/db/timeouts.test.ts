@@ -7,6 +7,7 @@ import { adminToken } from '../support/admin.js';
 import { startServerProcess, type ServerProcess } from '../support/cli.js';
 import { createKeypair, createTenant, requestToken, startTestKeygate, type Tenant, type TestKeygate } from '../support/keygate.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp_proxy.js';
+import { waitFor } from '../support/wait.js';
 
 // A real PostgreSQL behind a loopback proxy that the test hangs or cuts, leaving the
 // shared server alone: runs in the PostgreSQL pass of CI (TEST_DATABASE_URL).
@@ -42,14 +43,12 @@ describe.runIf(databaseUrl)('a hung or unreachable PostgreSQL: 503 with Retry-Af
   }
 
   async function untilReady(): Promise<void> {
-    const deadline = Date.now() + 20_000;
     let status = 0;
-    while (Date.now() < deadline) {
+    await waitFor(async () => {
       const ready = await supertest(other.url).get('/readyz');
       status = ready.status;
-      if (status === 200 && ready.body.checks.changeFeed === 'up') break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+      return status === 200 && ready.body.checks.changeFeed === 'up';
+    }, { timeoutMs: 20_000, intervalMs: 100 });
     expect(status).toBe(200);
   }
 
@@ -74,8 +73,8 @@ describe.runIf(databaseUrl)('a hung or unreachable PostgreSQL: 503 with Retry-Af
       proxy.resume();
     }
     await untilReady();
-    // The bytes held by the proxy reached PostgreSQL after all: still no keypair, no audit event.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The bytes held by the proxy reached PostgreSQL after all, and were answered: still no keypair, no audit event.
+    expect(await waitFor(() => proxy.awaitingAnswer() === 0)).toBe(true);
     expect(await local.keygate.db.knex('keypairs').where({ name }).count<Array<{ count: number }>>('* as count')).toEqual([{ count: 0 }]);
     expect(await local.keygate.db.knex('audit_events').whereRaw("after->>'name' = ?", [name]).count<Array<{ count: number }>>('* as count')).toEqual([{ count: 0 }]);
     expect((await requestToken(supertest(other.url), { clientId: keypair.clientId, clientSecret })).status).toBe(200);

@@ -9,6 +9,7 @@ import { adminToken } from '../support/admin.js';
 import { startServerProcess, type ServerProcess } from '../support/cli.js';
 import { createKeypair, createTenant, requestToken, startTestKeygate, type Tenant, type TestKeygate } from '../support/keygate.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp_proxy.js';
+import { waitFor } from '../support/wait.js';
 
 // Two processes on one PostgreSQL: this file runs in the PostgreSQL pass of CI (TEST_DATABASE_URL).
 const databaseUrl = process.env.TEST_DATABASE_URL;
@@ -71,8 +72,7 @@ describe.runIf(databaseUrl)('a disable is never lost while the change feed is do
   }
 
   async function untilFeedIs(state: 'up' | 'down'): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    while ((await feedOfOther()).body.checks.changeFeed !== state && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(async () => (await feedOfOther()).body.checks.changeFeed === state, { timeoutMs: 15_000 });
     expect((await feedOfOther()).body.checks.changeFeed).toBe(state);
   }
 
@@ -110,8 +110,7 @@ describe.runIf(databaseUrl)('a disable is never lost while the change feed is do
       await setEnabled(client.clientId, false);
       expect(await tokensFromOther(client, 30)).toEqual(Array(30).fill(401));
       // Reconnection keeps failing (with backoff), and still no token.
-      const deadline = Date.now() + 10_000;
-      while ((other.output().match(/change feed reconnect failed/g) ?? []).length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitFor(() => (other.output().match(/change feed reconnect failed/g) ?? []).length >= 3, { timeoutMs: 10_000 });
       expect((other.output().match(/change feed reconnect failed/g) ?? []).length).toBeGreaterThanOrEqual(3);
       expect(await tokensFromOther(client, 10)).toEqual(Array(10).fill(401));
       // An enable is seen at once too: every request reads the keypair.

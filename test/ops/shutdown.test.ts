@@ -1,13 +1,14 @@
 import { once } from 'node:events';
-import { Agent, request, type RequestOptions } from 'node:http';
+import { Agent, get, request, type RequestOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, runCli, startServerProcess } from '../support/cli.js';
+import { waitFor } from '../support/wait.js';
 
-/** Starts a token request and sends half its body: it is in flight until finish() is called. */
+/** Starts a token request and sends half its body: it is in flight until finish() is called; `connected` once its connection is open. */
 function halfSentTokenRequest(port: number, clientId: string, secret: string) {
   const body = 'grant_type=client_credentials&scope=read';
   let resolveResponse: (value: { status: number; body: string }) => void;
@@ -25,8 +26,9 @@ function halfSentTokenRequest(port: number, clientId: string, secret: string) {
     },
   );
   req.on('error', (error) => rejectResponse(error));
+  const connected = new Promise<void>((resolve) => req.once('socket', (socket) => socket.once('connect', () => resolve())));
   req.write(body.slice(0, 10));
-  return { response, finish: () => req.end(body.slice(10)) };
+  return { response, connected, finish: () => req.end(body.slice(10)) };
 }
 
 /** A token request (client_secret_basic) to the server on `port`, for node:http's request(). */
@@ -97,6 +99,20 @@ async function keepAliveLoop(port: number, clientId: string, secret: string, sig
   }
 }
 
+/**
+ * A GET /healthz on a connection of its own, answered. The kernel hands connections to the
+ * server in the order they were opened, so once this one is answered, the server has
+ * taken every connection opened before it.
+ */
+function answeredOnNewConnection(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    }).on('error', reject);
+  });
+}
+
 /** GET /jwks through `agent`; the socket stays in the agent's pool when the server keeps it open. */
 function fetchJwksOn(port: number, agent: Agent): Promise<{ connection: string | undefined; socket: Socket }> {
   return new Promise((resolve, reject) => {
@@ -122,8 +138,7 @@ describe('SIGHUP', () => {
       const added = /added ES256 key (\S+);/.exec(rotated.stdout)![1]!;
       expect(await kids()).not.toContain(added);
       server.child.kill('SIGHUP');
-      const deadline = Date.now() + 5000;
-      while (!(await kids()).includes(added) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitFor(async () => (await kids()).includes(added), { timeoutMs: 5000 });
       expect(await kids()).toContain(added);
       expect(server.output()).toContain('SIGHUP: signing keys reloaded (2 published)');
     } finally {
@@ -143,9 +158,12 @@ describe('SIGTERM', () => {
     const { clientId, clientSecret } = JSON.parse(created.stdout) as { clientId: string; clientSecret: string };
 
     const inFlight = Array.from({ length: 10 }, () => halfSentTokenRequest(port, clientId, clientSecret));
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the server has accepted them
+    // The server has taken their connections (not left them in the listen queue, which SIGTERM closes).
+    await Promise.all(inFlight.map((pending) => pending.connected));
+    expect(await answeredOnNewConnection(port)).toBe(200);
     server.child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 200)); // it is draining now
+    // It is draining now: it says so as it stops accepting.
+    expect(await waitFor(() => server.output().includes('SIGTERM: shutting down'))).toBe(true);
     for (const pending of inFlight) pending.finish();
     const responses = await Promise.all(inFlight.map((pending) => pending.response));
     expect(responses.map((response) => response.status)).toEqual(Array(10).fill(200));
@@ -170,8 +188,9 @@ describe('SIGTERM with keep-alive clients', () => {
   it('serves 16 clients looping on keep-alive connections to the end: no request cut, Connection: close after SIGTERM, exit once they leave', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'keygate-keepalive-'));
     const port = await freePort();
-    // A long SHUTDOWN_TIMEOUT: the process must not need it.
-    const shutdownTimeout = 60;
+    // The longest SHUTDOWN_TIMEOUT, 10 minutes: the process must not need it. An exit seen
+    // within the waits below, which end long before that, came from the clients leaving.
+    const shutdownTimeout = 600;
     const env = { PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATA_DIR: path.join(dir, 'data'), KEYS_FILE: path.join(dir, 'jwks.json'), SHUTDOWN_TIMEOUT: String(shutdownTimeout), RATE_LIMIT_PER_MINUTE: '0' };
     const server = await startServerProcess(env, dir);
     try {
@@ -203,7 +222,6 @@ describe('SIGTERM with keep-alive clients', () => {
       // Bounded: on a server that keeps the connections open, the loops would run until SHUTDOWN_TIMEOUT.
       const guard = setTimeout(() => (stopAll = true), 20_000);
       const results = await Promise.all(clients);
-      const leftAt = Date.now();
       clearTimeout(guard);
 
       expect(results.map((result) => result.error)).toEqual(Array(16).fill(undefined));
@@ -221,8 +239,6 @@ describe('SIGTERM with keep-alive clients', () => {
       // Once the clients have gone the process exits, long before SHUTDOWN_TIMEOUT.
       const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
       expect(code).toBe(0);
-      expect(Date.now() - leftAt).toBeLessThan(20_000);
-      expect(Date.now() - sigtermAt).toBeLessThan((shutdownTimeout / 2) * 1000);
       expect(server.output()).not.toContain('shutdown failed');
       await idleClosed;
       idleAgent.destroy();

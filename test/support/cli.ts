@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { waitFor } from './wait.js';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/keygate.js');
 
@@ -50,14 +51,11 @@ export async function startServerProcess(env: Record<string, string>, cwd: strin
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const deadline = Date.now() + 120_000;
-  while (!output.includes('Keygate listening')) {
+  await waitFor(() => output.includes('Keygate listening') || child.exitCode !== null, { timeoutMs: 120_000 });
+  if (!output.includes('Keygate listening')) {
     if (child.exitCode !== null) throw new Error(`keygate exited with ${child.exitCode}: ${output}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`keygate did not start: ${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill('SIGKILL');
+    throw new Error(`keygate did not start: ${output}`);
   }
   return {
     child,

@@ -16,6 +16,11 @@ export interface TcpProxy {
   refuseNew(refuse: boolean): void;
   /** The local ports of the open connections to the target: `client_port` in pg_stat_activity. */
   upstreamPorts(): number[];
+  /**
+   * Open connections whose last bytes forwarded to the target have had no answer yet. After
+   * resume(), 0 means PostgreSQL has answered (so executed) whatever was held while paused.
+   */
+  awaitingAnswer(): number;
   /** Cuts every open connection (and refuses new ones until refuseNew(false)). */
   cutAll(): void;
   close(): Promise<void>;
@@ -23,6 +28,8 @@ export interface TcpProxy {
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket]>();
+  /** Client sockets whose bytes went to the target with nothing back since. */
+  const unanswered = new Set<Socket>();
   let paused = false;
   let refusing = false;
 
@@ -49,6 +56,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     client.on('close', () => pairs.delete(pair));
     forward(client, upstream);
     forward(upstream, client);
+    client.on('data', () => unanswered.add(client));
+    upstream.on('data', () => unanswered.delete(client));
+    client.on('close', () => unanswered.delete(client));
     if (paused) {
       client.pause();
       upstream.pause();
@@ -82,6 +92,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     upstreamPorts() {
       return [...pairs].map(([, upstream]) => upstream.localPort).filter((port): port is number => port !== undefined);
+    },
+    awaitingAnswer() {
+      return unanswered.size;
     },
     refuseNew(refuse) {
       refusing = refuse;

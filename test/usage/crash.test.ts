@@ -3,20 +3,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, runCli, startServerProcess, type ServerProcess } from '../support/cli.js';
+import { waitFor } from '../support/wait.js';
 
 /** Waits until the server's debug lines say `count` usage records were written, at most 15 s. */
 async function untilUsageWritten(server: ServerProcess, count: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const written = server
+  const written = () =>
+    server
       .output()
       .split('\n')
       .filter((line) => line.includes('"usage written"'))
       .reduce((sum, line) => sum + (JSON.parse(line) as { records: number }).records, 0);
-    if (written >= count) return;
-    if (Date.now() > deadline) throw new Error(`${written} of ${count} usage records written: ${server.output().slice(-3000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  if (!(await waitFor(() => written() >= count, { timeoutMs: 15_000 }))) throw new Error(`${written()} of ${count} usage records written: ${server.output().slice(-3000)}`);
 }
 
 describe('kill -9', () => {
