@@ -69,6 +69,27 @@ function cycles(graph: Map<string, Set<string>>): string[][] {
   return found;
 }
 
+/** The shortest path from `start` back to itself, as the list of nodes it passes ([start, ..., start]). */
+function shortestLoop(graph: Map<string, Set<string>>, start: string): string[] {
+  const cameFrom = new Map<string, string>();
+  const queue = [start];
+  while (queue.length > 0) {
+    const node = queue.shift()!;
+    for (const target of graph.get(node) ?? []) {
+      if (target === start) {
+        const path = [node];
+        while (path[0] !== start) path.unshift(cameFrom.get(path[0]!)!);
+        return [...path, start];
+      }
+      if (!cameFrom.has(target)) {
+        cameFrom.set(target, node);
+        queue.push(target);
+      }
+    }
+  }
+  return [start];
+}
+
 describe('import cycles', () => {
   const fileGraph = importGraph();
 
@@ -85,12 +106,11 @@ describe('import cycles', () => {
         if (!evidence.has(`${from} -> ${to}`)) evidence.set(`${from} -> ${to}`, `${file} imports ${target}`);
       }
     }
+    // Each tangle is named by its members and one shortest loop through them, each step with an import that makes it.
     const described = cycles(moduleGraph).map((component) => {
-      const edges = [...evidence].filter(([edge]) => {
-        const [from, to] = edge.split(' -> ');
-        return component.includes(from!) && component.includes(to!);
-      });
-      return `${component.join(' <-> ')}: ${edges.map(([edge, why]) => `${edge} (${why})`).join('; ')}`;
+      const loop = shortestLoop(moduleGraph, component[0]!);
+      const steps = loop.slice(1).map((to, index) => `${loop[index]} -> ${to} (${evidence.get(`${loop[index]} -> ${to}`)})`);
+      return `${component.join(', ')}: ${steps.join('; ')}`;
     });
     expect(described).toEqual([]);
   });
