@@ -14,7 +14,6 @@ import { MAX_GRACE_PERIOD_SECONDS } from '../keypairs/service.js';
 import type { Keypair } from '../keypairs/store.js';
 import type { ResourceServerCatalog } from '../resource_servers/catalog.js';
 import type { ResourceServerService } from '../resource_servers/service.js';
-import { clientAddress } from '../shared/client_address.js';
 import type { Clock } from '../shared/clock.js';
 import { KeygateError, validationFailed, type FieldError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
@@ -623,7 +622,7 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
   }
 
   function actorFor(ctx: Context) {
-    return actorOf(principalOf(ctx), { ip: clientAddress(ctx.req, deps.trustProxyHops), userAgent: ctx.get('User-Agent') || undefined });
+    return actorOf(principalOf(ctx), ctx, deps.trustProxyHops);
   }
 
   const pages = compose([errorPages(deps), router.routes(), router.allowedMethods()] as Middleware[]);
