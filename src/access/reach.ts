@@ -65,7 +65,9 @@ export class Reach {
 
   /** Every active account the caller works in, with the environments whose keypairs it manages: the console's navigation. */
   async accountsOf(principal: Principal): Promise<ReachedAccount[]> {
-    const accountIds = principal.isOperator ? (await this.deps.tenancy.listAccounts()).map((account) => account.id) : [...accountsReachedBy(principal)!];
+    const accountIds = principal.isOperator
+      ? (await this.deps.tenancy.listAccounts()).filter((account) => account.status === 'active').map((account) => account.id)
+      : [...accountsReachedBy(principal)!];
     const reached: ReachedAccount[] = [];
     for (const accountId of accountIds) {
       const account = await this.deps.tenancy.findAccount(accountId);

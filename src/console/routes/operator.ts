@@ -48,8 +48,7 @@ export function operatorRoutes(router: Router, deps: OperatorDeps, reach: Reach)
   router.post('/operator/accounts/:accountId/environments', async (ctx) => {
     const name = (formOf(ctx).get('name') ?? '').trim();
     if (!nameAllowed(name)) return showAccounts(ctx, [NAME_RULE], 400);
-    const account = await tenancy.findAccount(ctx.params.accountId!);
-    if (!account || account.status !== 'active') throw new KeygateError('not_found', 'Account not found.');
+    const account = await reach.account(principalOf(ctx), ctx.params.accountId!);
     await tenancy.createEnvironment(actorFor(ctx), account.id, name);
     seeOther(ctx, '/console/operator/accounts');
   });
