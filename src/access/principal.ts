@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import type { Actor } from '../audit/store.js';
+import { clientAddress } from '../shared/client_address.js';
 
 /** An authenticated admin API caller, with every grant it holds. */
 export interface Principal {
@@ -12,6 +14,22 @@ export interface Principal {
   readonly environmentAdminOf: ReadonlyMap<string, string>;
 }
 
-export function actorOf(principal: Principal, request: { ip?: string; userAgent?: string }): Actor {
-  return { type: principal.isOperator ? 'operator' : 'user', id: principal.userId, ip: request.ip, userAgent: request.userAgent };
+/** The request an actor comes from (a Koa context is one). */
+export interface ActorRequest {
+  readonly req: IncomingMessage;
+  get(field: string): string;
+}
+
+/**
+ * The caller as the audit trail records it, for the admin API and the console alike:
+ * the client address the way the token endpoint reads it (TRUST_PROXY hops), and the
+ * user agent.
+ */
+export function actorOf(principal: Principal, request: ActorRequest, trustProxyHops: number): Actor {
+  return {
+    type: principal.isOperator ? 'operator' : 'user',
+    id: principal.userId,
+    ip: clientAddress(request.req, trustProxyHops),
+    userAgent: request.get('User-Agent') || undefined,
+  };
 }

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import type { Principal } from '../access/principal.js';
 import type { Actor } from '../audit/store.js';
-import { KeygateError, notFound, validationFailed } from '../shared/errors.js';
+import { validationFailed } from '../shared/errors.js';
 import { parseObject, type Parser } from './schema.js';
 
 /** What the authentication middleware leaves on ctx.state for the routes. */
@@ -14,7 +14,7 @@ export function principalOf(ctx: Context): Principal {
   return (ctx.state as AdminState).principal;
 }
 
-/** The caller as the audit trail records it, with the client address TRUST_PROXY decides (set by the router). */
+/** The caller as the audit trail records it (access/principal.ts actorOf, set by the router). */
 export function actorFor(ctx: Context): Actor {
   return (ctx.state as AdminState).actor;
 }
@@ -24,16 +24,6 @@ export function parseQuery<S extends Record<string, Parser<unknown>>>(ctx: Conte
   const values: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(ctx.query)) values[key] = Array.isArray(value) ? value : value;
   return parseObject(values, shape);
-}
-
-/** 404 unless `allowed`: what the caller cannot see does not exist for it. */
-export function requireVisible(allowed: boolean, what: string): void {
-  if (!allowed) throw notFound(what);
-}
-
-/** 403: the caller sees the object but may not do this to it. */
-export function requireAllowed(allowed: boolean, action: string): void {
-  if (!allowed) throw new KeygateError('forbidden', `You may not ${action}.`);
 }
 
 /** If-Match carries the version an ETag gave: `"7"` (or W/"7"). */

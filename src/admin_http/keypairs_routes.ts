@@ -1,17 +1,16 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { canManageKeypairsOf } from '../access/policy.js';
+import { Reach } from '../access/reach.js';
 import type { AuditEventView, AuditHistory } from '../audit/query.js';
 import type { KeypairService } from '../keypairs/service.js';
 import { MAX_GRACE_PERIOD_SECONDS, type CreateKeypairInput, type GrantInput, type UpdateKeypairInput } from '../keypairs/service.js';
-import type { Keypair } from '../keypairs/store.js';
 import type { Clock } from '../shared/clock.js';
 import { KeygateError, validationFailed, type FieldError } from '../shared/errors.js';
 import type { TenancyService } from '../tenancy/service.js';
 import type { UsageReport } from '../usage/report.js';
 import { canonicalIpEntry, MAX_ALLOWED_IPS } from '../keypairs/ip_allowlist.js';
 import { readJsonBody } from './body.js';
-import { actorFor, DEFAULT_PAGE_SIZE, expectedVersion, MAX_PAGE_SIZE, parseQuery, principalOf, requireVisible, setVersionTag } from './context.js';
+import { actorFor, DEFAULT_PAGE_SIZE, expectedVersion, MAX_PAGE_SIZE, parseQuery, principalOf, setVersionTag } from './context.js';
 import { array, boolean, dateTime, integer, nullable, optional, parseObject, query, scopeName, string, type Parser } from './schema.js';
 import { cursorDate, cursorSeq, decodeCursor, encodeCursor, eventView, keypairView, usageView } from './views.js';
 
@@ -168,14 +167,11 @@ export function parseKeypairPatch(keypairs: KeypairService, input: Record<string
 
 export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: TenancyService; history: AuditHistory; usage: UsageReport; clock: Clock }): Router {
   const router = new Router();
-  const { keypairs, tenancy } = deps;
+  const { keypairs } = deps;
+  const reach = new Reach(deps);
 
   /** The keypair, if the caller may manage it; otherwise it does not exist for the caller. */
-  async function reachableKeypair(ctx: Context): Promise<Keypair> {
-    const keypair = await keypairs.getKeypair(ctx.params.clientId!).catch(() => undefined);
-    requireVisible(keypair !== undefined && canManageKeypairsOf(principalOf(ctx), keypair), 'Keypair');
-    return keypair!;
-  }
+  const reachableKeypair = (ctx: Context) => reach.keypair(principalOf(ctx), ctx.params.clientId!);
 
   async function listFor(ctx: Context, owner: { accountId: string; environmentId: string | null }) {
     const params = parseQuery(ctx, LIST_SHAPE);
@@ -197,19 +193,13 @@ export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: Tenancy
   }
 
   async function accountOwner(ctx: Context) {
-    const account = await tenancy.findAccount(ctx.params.accountId!);
-    requireVisible(account?.status === 'active' && canManageKeypairsOf(principalOf(ctx), { accountId: account.id, environmentId: null }), 'Account');
-    return { accountId: account!.id };
+    const account = await reach.keypairAccount(principalOf(ctx), ctx.params.accountId!);
+    return { accountId: account.id };
   }
 
   async function environmentOwner(ctx: Context) {
-    const environment = await tenancy.findEnvironment(ctx.params.environmentId!);
-    const account = environment && (await tenancy.findAccount(environment.accountId));
-    requireVisible(
-      environment?.status === 'active' && account?.status === 'active' && canManageKeypairsOf(principalOf(ctx), { accountId: environment.accountId, environmentId: environment.id }),
-      'Environment',
-    );
-    return { accountId: environment!.accountId, environmentId: environment!.id };
+    const { environment } = await reach.keypairEnvironment(principalOf(ctx), ctx.params.environmentId!);
+    return { accountId: environment.accountId, environmentId: environment.id };
   }
 
   router.get('/accounts/:accountId/keypairs', async (ctx) => listFor(ctx, { ...(await accountOwner(ctx)), environmentId: null }));
@@ -255,18 +245,11 @@ export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: Tenancy
   router.get('/keypairs/:clientId/events', async (ctx) => {
     const { clientId } = ctx.params;
     // A deleted keypair's history stays readable to whoever can reach its owner.
-    const keypair = await keypairs.getKeypair(clientId!).catch(() => undefined);
-    const owner = keypair ?? (await ownerFromHistory(deps, clientId!));
-    requireVisible(owner !== undefined && canManageKeypairsOf(principalOf(ctx), owner), 'Keypair');
+    await reach.keypairHistory(principalOf(ctx), clientId!);
     const { filter, page } = parseEventsQuery(ctx);
     const events = await deps.history.list({ ...filter, targetId: clientId }, page);
     eventsPage(ctx, events, page.limit);
   });
 
   return router;
-}
-
-async function ownerFromHistory(deps: { history: AuditHistory }, clientId: string) {
-  const [created] = await deps.history.list({ targetId: clientId, action: 'keypair.created' }, { limit: 1 });
-  return created?.accountId ? { accountId: created.accountId, environmentId: created.environmentId } : undefined;
 }

@@ -1,10 +1,10 @@
 import Router from '@koa/router';
 import { isOperator } from '../access/policy.js';
-import type { Principal } from '../access/principal.js';
+import { accountsReachedBy, requireAllowed } from '../access/reach.js';
 import type { ResourceServerService } from '../resource_servers/service.js';
 import type { ScopeDefinition } from '../resource_servers/store.js';
 import { readJsonBody } from './body.js';
-import { actorFor, principalOf, requireAllowed } from './context.js';
+import { actorFor, principalOf } from './context.js';
 import { array, boolean, integer, nullable, optional, parseObject, scopeName, string, type Parser } from './schema.js';
 import { resourceServerView } from './views.js';
 
@@ -38,12 +38,6 @@ const MAX_AVAILABLE_TO = 1000;
 /** Account ids a resource server is limited to; null: every account. */
 const availableTo = nullable(array(string({ min: 1, max: 100 }), { max: MAX_AVAILABLE_TO, unique: true }));
 
-/** The accounts a caller administers in (undefined for an operator, who sees every resource server). */
-export function accountsOf(principal: Principal): ReadonlySet<string> | undefined {
-  if (principal.isOperator) return undefined;
-  return new Set([...principal.accountAdminOf, ...principal.environmentAdminOf.values()]);
-}
-
 /** Token lifetime, 60 s to 1 day (the cap that `keys retire` relies on). */
 const accessTokenTtl = integer(60, 86_400);
 
@@ -57,12 +51,12 @@ export function resourceServerRoutes(deps: { resourceServers: ResourceServerServ
 
   // Every admin reads the catalogue it may grant from: servers available to an account it administers.
   router.get('/resource-servers', (ctx) => {
-    const reader = accountsOf(principalOf(ctx));
+    const reader = accountsReachedBy(principalOf(ctx));
     ctx.body = { data: deps.resourceServers.list(reader).map((server) => resourceServerView(server, reader)), nextCursor: null };
   });
 
   router.get('/resource-servers/:id', (ctx) => {
-    const reader = accountsOf(principalOf(ctx));
+    const reader = accountsReachedBy(principalOf(ctx));
     ctx.body = resourceServerView(deps.resourceServers.get(ctx.params.id!, reader), reader);
   });
 

@@ -9,7 +9,6 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import type { TenancyService } from '../tenancy/service.js';
 import type { UsageReport } from '../usage/report.js';
-import { clientAddress } from '../shared/client_address.js';
 import { actorOf } from '../access/principal.js';
 import type { AdminState } from './context.js';
 import { keypairRoutes } from './keypairs_routes.js';
@@ -68,7 +67,7 @@ export function adminRouter(deps: AdminDeps): Router {
     const principal = await deps.authenticator.authenticate(ctx.get('Authorization') || undefined);
     const state = ctx.state as AdminState;
     state.principal = principal;
-    state.actor = actorOf(principal, { ip: clientAddress(ctx.req, deps.trustProxyHops), userAgent: ctx.get('User-Agent') || undefined });
+    state.actor = actorOf(principal, ctx, deps.trustProxyHops);
     ctx.set('Cache-Control', 'no-store');
     await next();
   });

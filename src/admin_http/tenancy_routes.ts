@@ -1,11 +1,13 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { canManageAccount, canManageEnvironment, canSeeAccount, canSeeEnvironment, isOperator } from '../access/policy.js';
+import { canManageAccount, canManageEnvironment, canSeeAccount, isOperator } from '../access/policy.js';
+import { Reach, requireAllowed, requireVisible } from '../access/reach.js';
 import type { AuditHistory } from '../audit/query.js';
 import { asciiLowerCase } from '../access/email.js';
-import type { AdminScope, Environment, TenancyService } from '../tenancy/service.js';
+import type { KeypairService } from '../keypairs/service.js';
+import type { AdminScope, TenancyService } from '../tenancy/service.js';
 import { readJsonBody } from './body.js';
-import { actorFor, principalOf, requireAllowed, requireVisible } from './context.js';
+import { actorFor, principalOf } from './context.js';
 import { parseEventsQuery, eventsPage } from './keypairs_routes.js';
 import { boolean, optional, parseObject, string } from './schema.js';
 import { accountView, environmentView, membershipView, userView } from './views.js';
@@ -13,22 +15,13 @@ import { accountView, environmentView, membershipView, userView } from './views.
 const name = string({ min: 1, max: 100, trim: true });
 const email = string({ min: 3, max: 254, trim: true, pattern: /^[^@\s]+@[^@\s]+$/, patternMessage: 'must be an email address' });
 
-export function tenancyRoutes(deps: { tenancy: TenancyService; history: AuditHistory }): Router {
+export function tenancyRoutes(deps: { tenancy: TenancyService; keypairs: KeypairService; history: AuditHistory }): Router {
   const router = new Router();
   const { tenancy } = deps;
+  const reach = new Reach(deps);
 
-  async function visibleAccount(ctx: Context) {
-    const account = await tenancy.findAccount(ctx.params.accountId!);
-    requireVisible(account?.status === 'active' && canSeeAccount(principalOf(ctx), account.id), 'Account');
-    return account!;
-  }
-
-  async function visibleEnvironment(ctx: Context): Promise<Environment> {
-    const environment = await tenancy.findEnvironment(ctx.params.environmentId!);
-    const account = environment && (await tenancy.findAccount(environment.accountId));
-    requireVisible(environment?.status === 'active' && account?.status === 'active' && canSeeEnvironment(principalOf(ctx), environment), 'Environment');
-    return environment!;
-  }
+  const visibleAccount = (ctx: Context) => reach.account(principalOf(ctx), ctx.params.accountId!);
+  const visibleEnvironment = (ctx: Context) => reach.environment(principalOf(ctx), ctx.params.environmentId!);
 
   async function existingUser(ctx: Context) {
     const user = await tenancy.findUser(ctx.params.userId!);

@@ -1,0 +1,131 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Reach } from '../../access/reach.js';
+import { parseKeypairPatch } from '../../admin_http/keypairs_routes.js';
+import type { AuditHistory } from '../../audit/query.js';
+import type { KeypairService } from '../../keypairs/service.js';
+import type { Keypair } from '../../keypairs/store.js';
+import type { ResourceServerService } from '../../resource_servers/service.js';
+import type { Clock } from '../../shared/clock.js';
+import { validationFailed, type FieldError } from '../../shared/errors.js';
+import type { UsageReport } from '../../usage/report.js';
+import { html, type Html } from '../html.js';
+import type { SecretView, SecretViews } from '../secret_view.js';
+import { DONE_NOTICES, GRACE_CHOICES, keypairPage, secretGonePage, secretPage } from '../views/keypair.js';
+import { actorFor, COOKIE, formOf, frameOf, principalOf, seeOther, send } from './context.js';
+import { fieldErrorsOf, formStatus, grantsOfForm } from './forms.js';
+
+export interface KeypairDeps {
+  readonly keypairs: KeypairService;
+  readonly resourceServers: ResourceServerService;
+  readonly history: AuditHistory;
+  readonly usage: UsageReport;
+  readonly clock: Clock;
+  readonly issuer: string;
+}
+
+/** Keeps a new secret for one view by this session, and sends the browser to it. */
+export type ShowSecretOnce = (ctx: Context, view: SecretView) => Promise<void>;
+
+export function secretOnce(secretViews: SecretViews): ShowSecretOnce {
+  return async (ctx, view) => {
+    const id = await secretViews.put(ctx.cookies.get(COOKIE)!, view);
+    seeOther(ctx, `/console/keypairs/${view.clientId}/secret/${id}`);
+  };
+}
+
+/** One keypair's page and its changes: update, disable, enable, rotate (and the secret's one view), delete. */
+export function keypairRoutes(router: Router, deps: KeypairDeps, reach: Reach, secretViews: SecretViews, showSecretOnce: ShowSecretOnce): void {
+  const { keypairs, clock } = deps;
+
+  /** The keypair, if the caller may manage it; otherwise it does not exist for the caller. */
+  const reachableKeypair = (ctx: Context) => reach.keypair(principalOf(ctx), ctx.params.clientId ?? '');
+
+  async function showKeypair(ctx: Context, keypair: Keypair, notice: Html | undefined, errors: readonly FieldError[], status = 200) {
+    const frame = await frameOf(ctx, reach);
+    const [summary, events] = await Promise.all([deps.usage.summary(keypair.clientId), deps.history.list({ targetId: keypair.clientId }, { limit: 20 })]);
+    const servers = deps.resourceServers.list(new Set([keypair.accountId]));
+    send(ctx, status, keypairPage(frame, keypair, { now: clock.now(), servers, summary, events }, notice, errors));
+  }
+
+  router.get('/keypairs/:clientId', async (ctx) => {
+    const done = typeof ctx.query.done === 'string' && Object.hasOwn(DONE_NOTICES, ctx.query.done) ? DONE_NOTICES[ctx.query.done as keyof typeof DONE_NOTICES] : undefined;
+    await showKeypair(ctx, await reachableKeypair(ctx), done === undefined ? undefined : html`${done}`, []);
+  });
+
+  /**
+   * A change through the admin API's own checks: done, a 303 to the keypair's page (so a
+   * reload repeats nothing); refused, the page again with its errors.
+   */
+  async function change(ctx: Context, apply: (keypair: Keypair, form: URLSearchParams) => Promise<keyof typeof DONE_NOTICES>) {
+    const keypair = await reachableKeypair(ctx);
+    try {
+      const done = await apply(keypair, formOf(ctx));
+      seeOther(ctx, `/console/keypairs/${keypair.clientId}?done=${done}`);
+    } catch (error) {
+      const errors = fieldErrorsOf(error);
+      await showKeypair(ctx, keypair, undefined, errors, formStatus(errors));
+    }
+  }
+
+  router.post('/keypairs/:clientId/update', (ctx) =>
+    change(ctx, async (keypair, form) => {
+      await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { comment: form.get('comment') ?? '', grants: grantsOfForm(form) }, keypair.accountId));
+      return 'saved';
+    }),
+  );
+  router.post('/keypairs/:clientId/disable', (ctx) =>
+    change(ctx, async (keypair, form) => {
+      if (form.get('confirm') !== 'yes') throw validationFailed([{ field: 'confirm', message: 'tick the box to confirm that token requests with this keypair are to be refused' }]);
+      const reason = form.get('reason')?.trim();
+      await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { enabled: false, ...(reason && { disabledReason: reason }) }, keypair.accountId));
+      return 'disabled';
+    }),
+  );
+  router.post('/keypairs/:clientId/enable', (ctx) =>
+    change(ctx, async (keypair) => {
+      await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { enabled: true }, keypair.accountId));
+      return 'enabled';
+    }),
+  );
+  router.post('/keypairs/:clientId/rotate', async (ctx) => {
+    const keypair = await reachableKeypair(ctx);
+    const form = formOf(ctx);
+    const chosen = form.get('gracePeriodSeconds') ?? '';
+    const grace = GRACE_CHOICES.find(([seconds]) => String(seconds) === chosen)?.[0];
+    const errors: FieldError[] = [
+      ...(grace === undefined ? [{ field: 'gracePeriodSeconds', message: chosen === '' ? 'choose how long the current secret keeps working' : 'pick one of the offered grace periods' }] : []),
+      ...(form.get('confirm') !== 'yes' ? [{ field: 'confirm', message: 'tick the box to confirm the rotation' }] : []),
+    ];
+    if (errors.length > 0) {
+      await showKeypair(ctx, keypair, undefined, errors, 400);
+      return;
+    }
+    const rotated = await keypairs.rotateSecret(actorFor(ctx), keypair.clientId, grace!);
+    const verb = grace! > 0 ? `Rotated; the previous secret works ${GRACE_CHOICES.find(([seconds]) => seconds === grace)![1]} more` : 'Rotated; the previous secret no longer works';
+    await showSecretOnce(ctx, { clientId: rotated.keypair.clientId, clientSecret: rotated.clientSecret, title: `Keypair ${keypair.name} rotated`, verb });
+  });
+
+  // The one view of a new secret; a reload (or any later visit) finds it gone.
+  router.get('/keypairs/:clientId/secret/:viewId', async (ctx) => {
+    const keypair = await reachableKeypair(ctx);
+    const view = await secretViews.take(ctx.cookies.get(COOKIE)!, ctx.params.viewId ?? '', keypair.clientId);
+    const frame = await frameOf(ctx, reach);
+    if (!view) {
+      send(ctx, 410, secretGonePage(frame, keypair));
+      return;
+    }
+    send(ctx, 200, secretPage(frame, keypair, view, deps.issuer));
+  });
+
+  router.post('/keypairs/:clientId/delete', async (ctx) => {
+    const keypair = await reachableKeypair(ctx);
+    if (formOf(ctx).get('confirmName') !== keypair.name) {
+      await showKeypair(ctx, keypair, undefined, [{ field: 'confirmName', message: `type the keypair's name, ${keypair.name}, to delete it` }], 400);
+      return;
+    }
+    await keypairs.deleteKeypair(actorFor(ctx), keypair.clientId);
+    const owner = keypair.environmentId === null ? `/console/accounts/${keypair.accountId}` : `/console/environments/${keypair.environmentId}`;
+    seeOther(ctx, `${owner}?deleted=${keypair.clientId}`);
+  });
+}
