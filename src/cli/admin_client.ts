@@ -2,20 +2,13 @@ import { access } from 'node:fs/promises';
 import type { Config } from '../config/config.js';
 import { ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from '../signing/admin_token.js';
 import { loadKeySet } from '../signing/keystore.js';
-
-/** A failure the CLI reports as `keygate: <message>` and exit code 1. */
-export class CliError extends Error {}
+import type { Problem } from './api_types.js';
+import { CliError } from './errors.js';
 
 export interface AdminOptions {
   readonly url?: string | undefined;
   readonly token?: string | undefined;
   readonly json: boolean;
-}
-
-interface Problem {
-  detail?: string;
-  title?: string;
-  errors?: Array<{ field: string; message: string }>;
 }
 
 /**
@@ -85,27 +78,4 @@ export class AdminClient {
     }
     return parsed as T;
   }
-}
-
-/** Prints rows as an aligned table. */
-export function table(rows: Array<Record<string, string>>): string {
-  if (rows.length === 0) return '(none)\n';
-  const columns = Object.keys(rows[0]!);
-  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, index) => cell.padEnd(widths[index]!)).join('  ').trimEnd();
-  return `${[line(columns), ...rows.map((row) => line(columns.map((column) => row[column] ?? '')))].join('\n')}\n`;
-}
-
-/** One value as a person reads it: lists space-separated, scope definitions by name. */
-export function plain(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  if (Array.isArray(value)) return value.map((item: unknown) => (typeof item === 'object' && item !== null && 'name' in item ? plain(item.name) : plain(item))).join(' ');
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
-}
-
-/** `key  value` lines. */
-export function fields(entries: Array<[string, unknown]>): string {
-  const width = Math.max(...entries.map(([key]) => key.length));
-  return `${entries.map(([key, value]) => `${key.padEnd(width)}  ${plain(value)}`.trimEnd()).join('\n')}\n`;
 }

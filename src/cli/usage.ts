@@ -1,0 +1,46 @@
+import { ADMIN_TOKEN_TTL_SECONDS } from '../signing/admin_token.js';
+import { KEY_ACTIVATION_DELAY_SECONDS, MAX_TOKEN_TTL_SECONDS } from '../signing/keystore.js';
+
+/** `keygate --help`, and what follows a usage error. */
+export const USAGE = `keygate: OAuth 2.0 client-credentials server for machine clients
+
+Usage:
+  keygate serve                          run the server (the default command)
+  keygate migrate [--down]               apply migrations (or roll all of them back)
+  keygate cleanup [--json]               delete keypairs expired over EXPIRED_RETENTION_DAYS ago (audited),
+                                         retired secrets as old, usage over USAGE_RETENTION_DAYS old
+                                         (the server also runs this daily)
+  keygate keys list                      list the signing keys
+  keygate keys rotate [--activate-in S]  add a signing key, published at once and signing S seconds
+                                         later (default ${KEY_ACTIVATION_DELAY_SECONDS}); the old ones stay published
+  keygate keys retire [--max-token-ttl S]
+                                         drop keys that stopped signing over S seconds ago
+                                         (default ${MAX_TOKEN_TTL_SECONDS}, the longest token lifetime)
+  keygate admin-token --operator | --email E [--ttl S]
+                                         print an admin JWT for the admin API (default ${ADMIN_TOKEN_TTL_SECONDS} s)
+  keygate console-link --operator | --email E
+                                         print a one-time sign-in link to the admin console (valid 10 minutes)
+
+Admin commands (call the running server's admin API; add --json for scripts):
+  keygate keypairs create --name N [--scopes "read write"] [--grant URI=scope,scope ...] [--comment C]
+                          [--expires 1d|7d|30d|90d|SECONDS|2027-01-31|2027-01-31T12:00:00Z]
+                          [--environment ID | --account ID]   (default: your only environment)
+                          [--rate-limit 60-1000|default] [--allowed-ips "203.0.113.0/24 2001:db8::/32"]
+                          [--auto-disable true|false|default]
+  keygate keypairs list [--environment ID | --account ID] [--enabled true|false] [--q TEXT] [--limit N] [--cursor C]
+  keygate keypairs show|delete ID               keygate keypairs events ID [--limit N] [--cursor C]
+  keygate keypairs disable ID [--reason R]      keygate keypairs enable ID
+  keygate keypairs update ID [--name N] [--comment C] [--scopes S] [--grant URI=scope,scope ...] [--rate-limit ...] [--allowed-ips ...] [--auto-disable ...]
+                          --scopes: the default resource server's grant; --grant: one per resource server
+                          (update: --grant replaces every grant, --scopes alone only the default server's)
+  keygate keypairs usage ID                     totals, refusals by reason, where from, the last 20 requests
+  keygate keypairs rotate ID [--grace SECONDS]  (default 0: the old secret dies at once)
+  keygate accounts list|create --name N|show ID|close ID
+  keygate environments list --account ID|create --account ID --name N|close ID
+  keygate resource-servers list|create --identifier URI --name N --scopes S [--ttl SECONDS] [--available-to ACC,ACC]
+  keygate users list|create --email E [--name N] [--operator]
+  keygate admins grant|revoke --user ID (--account ID | --environment ID)
+  Server: --url or KEYGATE_URL (default ISSUER). Token: --token or KEYGATE_TOKEN
+  (default: an operator token signed with the keys in KEYS_FILE).
+
+Configuration comes from the environment; see README.md.`;
