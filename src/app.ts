@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import type Provider from 'oidc-provider';
-import type { KoaContextWithOIDC } from 'oidc-provider';
 import { Authenticator } from './access/authenticate.js';
 import { adminMiddleware } from './admin_http/router.js';
 import { AuditHistory } from './audit/query.js';
 import { consoleMiddleware } from './console/routes.js';
 import { ConsoleSignIn } from './console/sign_in.js';
 import type { Config } from './config/config.js';
-import { DATABASE_RETRY_AFTER_SECONDS, openDatabase, type Database } from './db/database.js';
+import { openDatabase, type Database } from './db/database.js';
 import { migrateLatest } from './db/migrate.js';
 import { localChangeFeed, postgresChangeFeed, type ChangeFeed } from './db/notify.js';
 import { LastUsedRecorder } from './keypairs/last_used.js';
@@ -21,13 +20,12 @@ import { ClientCache } from './oauth/clients.js';
 import { TokenGuards } from './oauth/guards.js';
 import { RateLimiter } from './oauth/rate_limit.js';
 import { buildProvider } from './oauth/provider.js';
-import { tokenRequestContext } from './oauth/request_context.js';
+import { TokenRequests } from './oauth/token_request.js';
 import { StatusLists } from './status/status_list.js';
 import { Metrics } from './ops/metrics.js';
 import { opsMiddleware } from './ops/routes.js';
 import { ResourceServerCatalog } from './resource_servers/catalog.js';
 import { ResourceServerService } from './resource_servers/service.js';
-import { clientAddress } from './shared/client_address.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/log.js';
 import { loadKeySet, type KeySet } from './signing/keystore.js';
@@ -175,23 +173,20 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
     const metrics = new Metrics(db.knex);
     /** The request id of each request, for lines logged where only the raw request is at hand. */
     const requestIds = new WeakMap<IncomingMessage, string>();
-    // A label must not take any value a client sends: unknown resources count as one.
-    const resourceLabel = (ctx: KoaContextWithOIDC) => {
-      const resource = ctx.oidc?.params?.resource;
-      return typeof resource === 'string' && catalog.byIdentifier(resource) ? resource : 'unknown';
-    };
-    const makeProvider = () => {
-      const built = buildProvider({ config, keySet, catalog, clients, lastUsed, guards, usage, clock, log });
-      built.on('grant.success', (ctx: KoaContextWithOIDC) => metrics.tokensIssued.inc({ resource: resourceLabel(ctx) }));
-      built.on('grant.error', (ctx: KoaContextWithOIDC, error: { error?: string }) => {
-        metrics.tokensRefused.inc({ error: error.error ?? 'server_error', resource: resourceLabel(ctx) });
-        if (error.error === 'temporarily_unavailable') ctx.set('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
-      });
-      built.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
-        log.error('token endpoint error', { requestId: requestIds.get(ctx.req), error: error.message });
-      });
-      return built;
-    };
+    const tokenRequests = new TokenRequests({
+      clients,
+      guards,
+      catalog,
+      lastUsed,
+      usage,
+      metrics,
+      clock,
+      log,
+      issuer: config.issuer,
+      trustProxyHops: config.trustProxyHops,
+      requestIdOf: (req) => requestIds.get(req),
+    });
+    const makeProvider = () => buildProvider({ config, keySet, catalog, tokenRequests, clock });
     let provider: Provider = makeProvider();
     let providerCallback = provider.callback();
 
@@ -293,7 +288,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
         if (path === '/token') metrics.tokenLatency.observe(seconds);
         log.debug('request', { requestId, method: req.method, path, status: res.statusCode, ms: Math.round(seconds * 10_000) / 10 });
       });
-      return tokenRequestContext.run({ ip: clientAddress(req, config.trustProxyHops) }, () => providerCallback(req, res));
+      return providerCallback(req, res);
     };
 
     return {
