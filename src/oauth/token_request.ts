@@ -140,26 +140,27 @@ export class TokenRequests {
 
   /** 5. oidc-provider's events about token requests: the one place they are handled. */
   listenTo(provider: Provider): void {
-    provider.on('grant.success', (ctx: KoaContextWithOIDC) => this.recordIssued(ctx));
-    provider.on('grant.error', (ctx: KoaContextWithOIDC, error: { error?: string }) => this.recordRefused(ctx, error));
-    provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => this.recordFailure(ctx, error));
+    provider.on('grant.success', (ctx: KoaContextWithOIDC) => this.#recordIssued(ctx));
+    provider.on('grant.error', (ctx: KoaContextWithOIDC, error: { error?: string }) => this.#recordRefused(ctx, error));
+    provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => this.#recordFailure(ctx, error));
   }
 
-  recordIssued(ctx: KoaContextWithOIDC): void {
+  #recordIssued(ctx: KoaContextWithOIDC): void {
     const clientId = ctx.oidc.client?.clientId;
     if (clientId) this.deps.lastUsed.record(clientId, this.deps.clock.now());
     this.deps.metrics.tokensIssued.inc({ resource: this.#resourceLabel(ctx) });
     this.#recordUsage(ctx, undefined);
   }
 
-  recordRefused(ctx: KoaContextWithOIDC, error: { error?: string }): void {
+  #recordRefused(ctx: KoaContextWithOIDC, error: { error?: string }): void {
+    // Kept for step 6: oidc-provider's handler, which caught it, has answered in its own way.
     if (error instanceof TokenRefusal) this.#stateOf(ctx).refusal = error;
     this.deps.metrics.tokensRefused.inc({ error: error.error ?? 'server_error', resource: this.#resourceLabel(ctx) });
     this.#recordUsage(ctx, error);
   }
 
   /** A 500: oidc-provider answers `server_error` without detail; the log has it. */
-  recordFailure(ctx: KoaContextWithOIDC, error: Error): void {
+  #recordFailure(ctx: KoaContextWithOIDC, error: Error): void {
     this.deps.log.error('token endpoint error', { requestId: this.deps.requestIdOf(ctx.req), error: error.message });
   }
 
