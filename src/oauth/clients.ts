@@ -1,19 +1,16 @@
 import type { Knex } from 'knex';
 import type Provider from 'oidc-provider';
-import { errors } from 'oidc-provider';
 import { isDatabaseUnavailable } from '../db/database.js';
 import { ALL, type ChangeFeed } from '../db/notify.js';
-import { digestsEqual, hashSecret, isWellFormedSecret } from '../keypairs/secret.js';
 import { findCredentials, listEnabledCredentials, type KeypairCredentials } from '../keypairs/store.js';
 import type { Clock } from '../shared/clock.js';
 import { hasPrefix } from '../shared/ids.js';
 import type { Logger } from '../shared/log.js';
-import type { TokenGuards } from './guards.js';
-import { tokenRequestContext } from './request_context.js';
 
 type ProviderClient = InstanceType<Provider['Client']>;
 
-interface CachedClient {
+/** A keypair as oidc-provider sees it (`client`) and as Keygate's rules read it (`credentials`). */
+export interface CachedClient {
   readonly client: ProviderClient;
   readonly credentials: KeypairCredentials;
   /** When it was read from the database (clock ms): past the maximum age it is read again. */
@@ -46,8 +43,8 @@ const MAX_ENTRIES = 200_000;
  *
  * oidc-provider looks a dynamic client up through its adapter on every request and
  * keeps only 100 built clients (OIDC-PROVIDER-NOTES.md); this replaces
- * `provider.Client.find` so a keypair costs one query and one validation until it
- * changes. Changes arrive through the change feed (LISTEN/NOTIFY across processes).
+ * `provider.Client.find` (see token_request.ts) so a keypair costs one query and one
+ * validation until it changes. Changes arrive through the change feed (LISTEN/NOTIFY across processes).
  * Enabled/expiry are checked on every find against the clock, so an expiry needs no
  * notice.
  *
@@ -130,66 +127,18 @@ export class ClientCache {
     return this.#entries.size;
   }
 
-  /**
-   * Installs the cache into a provider: client lookup, the secret check and, once
-   * the secret is right, the keypair's guards (allowlist, rate limit).
-   */
-  install(provider: Provider, guards: TokenGuards): void {
-    const clock = this.clock;
-    const ClientClass = provider.Client;
-    ClientClass.find = async (id: string) => {
-      const entry = await this.lookup(provider, id);
-      if (!entry) return undefined;
-      const request = tokenRequestContext.getStore();
-      if (request) request.clientId = entry.credentials.clientId;
-      const { enabled, expiresAt } = entry.credentials;
-      if (!enabled) {
-        if (request) request.refusal = 'keypair_disabled';
-        return undefined;
-      }
-      if (expiresAt && expiresAt.getTime() <= clock.now().getTime()) {
-        if (request) request.refusal = 'keypair_expired';
-        return undefined;
-      }
-      return entry.client;
-    };
-    ClientClass.prototype.compareClientSecret = function compareClientSecret(this: ProviderClient, presented: string) {
-      const credentials = (this as unknown as { [CREDENTIALS]?: KeypairCredentials })[CREDENTIALS];
-      const request = tokenRequestContext.getStore();
-      if (request) request.refusal = 'secret_mismatch';
-      // The checksum rejects typos and foreign secrets before any hashing.
-      if (!credentials || !isWellFormedSecret(presented)) return Promise.resolve(false);
-      const digest = hashSecret(presented);
-      const now = clock.now().getTime();
-      let matched: number | undefined;
-      let retired = false;
-      // Check every digest, not just until the first match, to keep timing flat.
-      for (const secret of credentials.secrets) {
-        const live = secret.expiresAt === null || secret.expiresAt.getTime() > now;
-        if (digestsEqual(secret.sha256, digest)) {
-          if (live) matched = secret.statusIdx;
-          else retired = true;
-        }
-      }
-      if (request) {
-        // A retired secret is not a credential: its refusals count like a guess's (see usage/auto_disable.ts).
-        request.credentialed = matched !== undefined;
-        if (retired && matched === undefined) request.refusal = 'secret_retired';
-      }
-      if (matched === undefined) return Promise.resolve(false);
-      if (request) request.refusal = undefined;
-      if (!guards.admit(credentials, request)) return Promise.resolve(false);
-      if (request) request.statusIdx = matched;
-      return Promise.resolve(true);
-    };
-  }
-
   /** The keypair behind a client that oidc-provider authenticated. */
   static credentialsOf(client: unknown): KeypairCredentials | undefined {
     return (client as { [CREDENTIALS]?: KeypairCredentials } | undefined)?.[CREDENTIALS];
   }
 
-  private async lookup(provider: Provider, clientId: string): Promise<CachedClient | undefined> {
+  /**
+   * The keypair `clientId` names, built into `provider`'s Client class; undefined when
+   * there is no such keypair (disabled and expired ones are found: their refusal is the
+   * token request's to make). Throws the database's error when it cannot be read and no
+   * cached copy stands in.
+   */
+  async find(provider: Provider, clientId: string): Promise<CachedClient | undefined> {
     // Ids that cannot be a keypair's never reach the database.
     if (typeof clientId !== 'string' || !hasPrefix('keypair', clientId)) return undefined;
     const now = this.clock.now().getTime();
@@ -208,7 +157,7 @@ export class ClientCache {
       } catch (error) {
         if (!isDatabaseUnavailable(error)) throw error;
         const fallback = cached ?? (preloaded && this.build(provider, preloaded.credentials, preloaded.loadedAt));
-        if (!fallback) throw temporarilyUnavailable(error);
+        if (!fallback) throw error;
         this.logFallback(now, error);
         return fallback;
       }
@@ -254,11 +203,4 @@ export class ClientCache {
     });
     this.#fallbacks = { served: 0, loggedAt: now };
   }
-}
-
-/** The token endpoint's answer when the database cannot be reached: 503, RFC 6749 body, Retry-After set by the app. */
-function temporarilyUnavailable(cause: unknown): Error {
-  const error = new errors.TemporarilyUnavailable('the authorization server cannot reach its database; retry shortly', { cause });
-  Object.assign(error, { status: 503, statusCode: 503, expose: true, error_detail: undefined });
-  return error;
 }

@@ -1,15 +1,17 @@
-import { errors } from 'oidc-provider';
 import { IpAllowlist } from '../keypairs/ip_allowlist.js';
 import type { KeypairCredentials } from '../keypairs/store.js';
 import type { Clock } from '../shared/clock.js';
+import { InvalidClient, RateLimited } from './errors.js';
 import type { RateLimiter } from './rate_limit.js';
-import type { TokenRequestContext } from './request_context.js';
 
 /**
- * The per-keypair checks a request passes once its secret is known to be right:
- * the IP allowlist, then the rate limit. They come after the secret so that only
- * the keypair's holder can use up its rate limit: a stranger guessing secrets is
- * refused as `secret_mismatch` and counts against nothing.
+ * The per-keypair checks of a token request, each throwing the refusal it stands for.
+ *
+ * `usable` (enabled, not expired) runs as soon as the keypair is found, before its
+ * secret is looked at: a request to a disabled keypair presented no usable credential,
+ * whatever secret it sent. `admit` (IP allowlist, then rate limit) runs once the secret
+ * is known to be right, so that only the keypair's holder can use up its rate limit:
+ * a stranger guessing secrets is refused as `secret_mismatch` and counts against nothing.
  */
 export class TokenGuards {
   /** Allowlists built once per loaded keypair (a keypair's credentials object is replaced when it changes). */
@@ -22,24 +24,20 @@ export class TokenGuards {
     private readonly clock: Clock,
   ) {}
 
-  /**
-   * false when the request's address is not allowed; throws a 429 error when the
-   * keypair is over its rate limit; true otherwise. Notes the refusal in `request`.
-   */
-  admit(credentials: KeypairCredentials, request: TokenRequestContext | undefined): boolean {
-    if (credentials.allowedIps.length > 0 && !this.#allowlistOf(credentials).allows(request?.ip)) {
-      if (request) request.refusal = 'ip_not_allowed';
-      return false;
-    }
+  /** Throws when the keypair is disabled or past its expiry. */
+  usable(credentials: KeypairCredentials): void {
+    if (!credentials.enabled) throw new InvalidClient('keypair_disabled');
+    if (credentials.expiresAt && credentials.expiresAt.getTime() <= this.clock.now().getTime()) throw new InvalidClient('keypair_expired');
+  }
+
+  /** Throws when the address is not on the keypair's allowlist, or the keypair is over its rate limit (counting this request otherwise). */
+  admit(credentials: KeypairCredentials, ip: string | undefined): void {
+    if (credentials.allowedIps.length > 0 && !this.#allowlistOf(credentials).allows(ip)) throw new InvalidClient('ip_not_allowed');
     const limit = credentials.rateLimitPerMinute ?? this.defaultLimitPerMinute;
     if (limit > 0) {
       const decision = this.limiter.take(credentials.clientId, limit, this.clock.now().getTime());
-      if (!decision.allowed) {
-        if (request) Object.assign(request, { refusal: 'rate_limited', retryAfterSeconds: decision.retryAfterSeconds });
-        throw rateLimited(limit);
-      }
+      if (!decision.allowed) throw new RateLimited(limit, decision.retryAfterSeconds);
     }
-    return true;
   }
 
   #allowlistOf(credentials: KeypairCredentials): IpAllowlist {
@@ -47,10 +45,4 @@ export class TokenGuards {
     if (!allowlist) this.#allowlists.set(credentials, (allowlist = new IpAllowlist(credentials.allowedIps)));
     return allowlist;
   }
-}
-
-/** 429 with an RFC 6749-style body; the Retry-After header is set where the error is rendered. */
-function rateLimited(limit: number): Error {
-  const error = new errors.CustomOIDCProviderError('rate_limited', `this keypair may request ${limit} tokens per minute; retry after the time in Retry-After`);
-  return Object.assign(error, { status: 429, statusCode: 429 });
 }

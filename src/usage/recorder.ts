@@ -22,6 +22,14 @@ export interface RollupKeys {
   scopeKeys(scope: string | null): string[];
 }
 
+/** Rollup keys from the resource-server catalogue: resources and scopes outside it count as "other", so clients cannot grow the rollups. */
+export function catalogRollupKeys(catalog: { byIdentifier(identifier: string): unknown; definesScope(scope: string): boolean }): RollupKeys {
+  return {
+    resourceKey: (resource) => (resource === null ? 'none' : catalog.byIdentifier(resource) ? resource : 'other'),
+    scopeKeys: (scope) => (scope === null ? [] : [...new Set(scope.split(' ').filter(Boolean).map((name) => (catalog.definesScope(name) ? name : 'other')))]),
+  };
+}
+
 /**
  * The usage log's write side: token requests are buffered in memory and written in
  * one transaction per interval, records and hourly rollups together, so the token
