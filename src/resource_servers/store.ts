@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
-import { isUniqueViolation } from '../db/errors.js';
-import { KeygateError } from '../shared/errors.js';
+import { translatePgError, type PgErrorContext } from '../db/errors.js';
 
 export interface ScopeDefinition {
   readonly name: string;
@@ -59,6 +58,11 @@ export async function lockResourceServers(trx: Knex.Transaction, identifiers: re
   return rows.map(toResourceServer);
 }
 
+/** A write that a concurrent create or default change beat to a unique key. */
+const UNIQUE_SERVER: PgErrorContext = {
+  unique: { resource_servers_one_default_idx: 'Another resource server became the default meanwhile; try again.', default: 'A resource server with this identifier exists.' },
+};
+
 /** Inserts `server`; an identifier taken meanwhile (a concurrent create) is a conflict. */
 export async function insertResourceServer(trx: Knex.Transaction, server: Omit<ResourceServer, 'availableTo'> & { availableTo?: readonly string[] | null }, now: Date): Promise<void> {
   await trx('resource_servers').insert({
@@ -71,11 +75,7 @@ export async function insertResourceServer(trx: Knex.Transaction, server: Omit<R
     available_to: server.availableTo ? [...server.availableTo] : null,
     created_at: now,
     updated_at: now,
-  }).catch((error: unknown) => {
-    if (isUniqueViolation(error, 'resource_servers_one_default_idx')) throw new KeygateError('conflict', 'Another resource server became the default meanwhile; try again.', { cause: error });
-    if (isUniqueViolation(error)) throw new KeygateError('conflict', 'A resource server with this identifier exists.', { cause: error });
-    throw error;
-  });
+  }).catch((error: unknown) => translatePgError(error, UNIQUE_SERVER));
 }
 
 /** Whether keypairs of `accountId` may hold grants at `server`. */
