@@ -37,6 +37,7 @@ import { AutoDisable } from './usage/auto_disable.js';
 import { UsageRecorder, type RollupKeys } from './usage/recorder.js';
 import { RetiredSecretNotices } from './usage/retired_secret.js';
 import { UsageReport } from './usage/report.js';
+import { deleteUsageBefore } from './usage/store.js';
 
 export interface KeygateOptions {
   readonly clock?: Clock;
@@ -159,11 +160,12 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
       expiredRetentionDays: config.expiredRetentionDays,
       usageRetentionDays: config.usageRetentionDays,
       expiryWarningDays: config.expiryWarningDays,
+      deleteUsageBefore: (before) => deleteUsageBefore(db.knex, before),
     };
     const maintenance = new MaintenanceJob(maintenanceDeps);
     maintenance.start();
 
-    const tenancy = new TenancyService({ db: db.knex, changes, clock });
+    const tenancy = new TenancyService({ db: db.knex, changes, clock, keypairs });
     const resourceServers = new ResourceServerService({ db: db.knex, changes, catalog, clock });
     const authenticator = new Authenticator(db.knex, config, () => keySet);
     const usageReport = new UsageReport(db.knex, clock, usage);

@@ -16,6 +16,7 @@ import { ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from '../signing/admin_token.
 import { CliError } from './admin.js';
 import { ADMIN_GROUPS, runAdminCommand } from './admin_commands.js';
 import { KEY_ACTIVATION_DELAY_SECONDS, loadKeySet, MAX_TOKEN_TTL_SECONDS, retireKeys, rotateKeys } from '../signing/keystore.js';
+import { deleteUsageBefore } from '../usage/store.js';
 
 const USAGE = `keygate: OAuth 2.0 client-credentials server for machine clients
 
@@ -209,7 +210,7 @@ async function cleanup(config: Config, json: boolean): Promise<void> {
     try {
       const catalog = await ResourceServerCatalog.load(db.knex, changes);
       const keypairs = new KeypairService({ db: db.knex, changes, catalog, clock: systemClock, maxActiveKeypairs: config.maxActiveKeypairs });
-      const report = await runCleanup({ db: db.knex, keypairs, clock: systemClock, log, expiredRetentionDays: config.expiredRetentionDays, usageRetentionDays: config.usageRetentionDays, expiryWarningDays: config.expiryWarningDays });
+      const report = await runCleanup({ db: db.knex, keypairs, clock: systemClock, log, expiredRetentionDays: config.expiredRetentionDays, usageRetentionDays: config.usageRetentionDays, expiryWarningDays: config.expiryWarningDays, deleteUsageBefore: (before) => deleteUsageBefore(db.knex, before) });
       process.stdout.write(
         json
           ? `${JSON.stringify(report)}\n`

@@ -78,6 +78,41 @@ export async function insertResourceServer(trx: Knex.Transaction, server: Omit<R
   }).catch((error: unknown) => translatePgError(error, UNIQUE_SERVER));
 }
 
+export async function findResourceServerByIdentifier(db: Knex | Knex.Transaction, identifier: string): Promise<ResourceServer | undefined> {
+  const row = await db<ResourceServerRow>('resource_servers').where({ identifier }).first();
+  return row && toResourceServer(row);
+}
+
+/** One resource server, its row locked for the caller's change. */
+export async function lockResourceServer(trx: Knex.Transaction, id: string): Promise<ResourceServer | undefined> {
+  const row = await trx<ResourceServerRow>('resource_servers').where({ id }).forUpdate().first();
+  return row && toResourceServer(row);
+}
+
+/** No resource server is the default any more (but `exceptId`): the step before another becomes it. */
+export async function clearDefault(trx: Knex.Transaction, now: Date, exceptId?: string): Promise<void> {
+  const query = trx('resource_servers').where({ is_default: true });
+  if (exceptId !== undefined) void query.whereNot({ id: exceptId });
+  await query.update({ is_default: false, updated_at: now });
+}
+
+/** Applies the fields given; becoming the default while another did meanwhile is a conflict. */
+export async function updateResourceServerRow(
+  trx: Knex.Transaction,
+  id: string,
+  changes: Partial<Pick<ResourceServer, 'name' | 'scopes' | 'accessTokenTtl' | 'isDefault' | 'availableTo'>>,
+  now: Date,
+): Promise<void> {
+  await trx('resource_servers').where({ id }).update({
+    ...(changes.name !== undefined && { name: changes.name }),
+    ...(changes.scopes !== undefined && { scopes: JSON.stringify(changes.scopes) }),
+    ...(changes.accessTokenTtl !== undefined && { access_token_ttl: changes.accessTokenTtl }),
+    ...(changes.isDefault !== undefined && { is_default: changes.isDefault }),
+    ...(changes.availableTo !== undefined && { available_to: changes.availableTo === null ? null : [...changes.availableTo] }),
+    updated_at: now,
+  }).catch((error: unknown) => translatePgError(error, UNIQUE_SERVER));
+}
+
 /** Whether keypairs of `accountId` may hold grants at `server`. */
 export function isAvailableTo(server: ResourceServer, accountId: string): boolean {
   return server.availableTo === null || server.availableTo.includes(accountId);
