@@ -12,6 +12,7 @@ import type { Config } from './config/config.js';
 import { DATABASE_RETRY_AFTER_SECONDS, openDatabase, type Database } from './db/database.js';
 import { migrateLatest } from './db/migrate.js';
 import { localChangeFeed, postgresChangeFeed, type ChangeFeed } from './db/notify.js';
+import { grantsAtServer } from './keypairs/grant_store.js';
 import { LastUsedRecorder } from './keypairs/last_used.js';
 import { KeypairService } from './keypairs/service.js';
 import { MaintenanceJob, type MaintenanceDeps } from './keypairs/maintenance.js';
@@ -31,7 +32,7 @@ import { clientAddress } from './shared/client_address.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/log.js';
 import { loadKeySet, type KeySet } from './signing/keystore.js';
-import { bootstrapFirstStart, type FirstStart } from './tenancy/bootstrap.js';
+import { bootstrapFirstStart, type FirstStart } from './first_start.js';
 import { TenancyService } from './tenancy/service.js';
 import { AutoDisable } from './usage/auto_disable.js';
 import { UsageRecorder, type RollupKeys } from './usage/recorder.js';
@@ -166,7 +167,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
     maintenance.start();
 
     const tenancy = new TenancyService({ db: db.knex, changes, clock, keypairs });
-    const resourceServers = new ResourceServerService({ db: db.knex, changes, catalog, clock });
+    const resourceServers = new ResourceServerService({ db: db.knex, changes, catalog, clock, grants: grantsAtServer });
     const authenticator = new Authenticator(db.knex, config, () => keySet);
     const usageReport = new UsageReport(db.knex, clock, usage);
     const history = new AuditHistory(db.knex);

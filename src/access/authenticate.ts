@@ -5,7 +5,7 @@ import { KeygateError } from '../shared/errors.js';
 import { ADMIN_TOKEN_TYP, adminAudience } from '../signing/admin_token.js';
 import { publicJwks, type KeySet } from '../signing/keystore.js';
 import { findLinkedUserId, findPrincipalUser, grantsWithStatus, linkIdentityUnlessLinked } from '../tenancy/identity_store.js';
-import { asciiLowerCase } from './email.js';
+import { asciiLowerCase } from '../tenancy/email.js';
 import type { Principal } from './principal.js';
 
 /** Clock skew allowed on admin tokens' exp/nbf, and on the iat of Keygate's own: 5 (seconds). */

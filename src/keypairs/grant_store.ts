@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { withPgErrors } from '../db/errors.js';
+import type { GrantsAtServer } from '../resource_servers/service.js';
 import { bumpVersions, reissueStatusIndexes } from './store.js';
 
 /** Keypairs' grants (keypair_grants): what a keypair may ask for, per resource server. */
@@ -65,3 +66,9 @@ async function narrowed(trx: Knex.Transaction, clientIds: string[], now: Date): 
   await bumpVersions(trx, clientIds, now);
   return clientIds;
 }
+
+/** What a resource server's narrowing does to the grants there (ResourceServerService's dependency). */
+export const grantsAtServer = {
+  removeOutsideAccounts: removeGrantsOutsideAccounts,
+  removeScopesOutside: removeScopesOutsideCatalogue,
+} satisfies GrantsAtServer;

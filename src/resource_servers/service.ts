@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import { appendEvent, type Actor } from '../audit/store.js';
 import type { ChangeFeed } from '../db/notify.js';
-import { removeGrantsOutsideAccounts, removeScopesOutsideCatalogue } from '../keypairs/grant_store.js';
 import type { Clock } from '../shared/clock.js';
 import { KeygateError, notFound, validationFailed } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
@@ -19,9 +18,22 @@ export interface ResourceServerInput {
   readonly availableTo?: readonly string[] | null | undefined;
 }
 
+/**
+ * What narrowing a resource server does to the keypairs' grants there, in the change's
+ * transaction; each returns the client_ids narrowed, whose tokens it revoked. The
+ * keypairs module implements it (keypairs/grant_store.ts): a dependency rather than an
+ * import, as keypairs build on resource servers, not the reverse.
+ */
+export interface GrantsAtServer {
+  /** Drops the grants held by keypairs of accounts outside `accountIds`. */
+  removeOutsideAccounts(trx: Knex.Transaction, resourceServerId: string, accountIds: readonly string[], now: Date): Promise<string[]>;
+  /** Takes the scopes outside `catalogue` out of the grants (a grant left empty goes). */
+  removeScopesOutside(trx: Knex.Transaction, resourceServerId: string, catalogue: readonly string[], now: Date): Promise<string[]>;
+}
+
 /** Operators' changes to resource servers; every process reloads its catalog on the change notice. */
 export class ResourceServerService {
-  constructor(private readonly deps: { db: Knex; changes: ChangeFeed; catalog: ResourceServerCatalog; clock: Clock }) {}
+  constructor(private readonly deps: { db: Knex; changes: ChangeFeed; catalog: ResourceServerCatalog; clock: Clock; grants: GrantsAtServer }) {}
 
   /** Every resource server, or with `accountIds` those available to one of those accounts (what an admin there sees). */
   list(accountIds?: ReadonlySet<string>): ResourceServer[] {
@@ -70,8 +82,8 @@ export class ResourceServerService {
       await checkAccounts(trx, input.availableTo);
       if (input.isDefault) await clearDefault(trx, now, id);
       await updateResourceServerRow(trx, id, input, now);
-      if (input.availableTo) narrowed = await removeGrantsOutsideAccounts(trx, id, input.availableTo, now);
-      if (input.scopes) narrowed = [...new Set([...narrowed, ...(await removeScopesOutsideCatalogue(trx, id, input.scopes.map((scope) => scope.name), now))])];
+      if (input.availableTo) narrowed = await this.deps.grants.removeOutsideAccounts(trx, id, input.availableTo, now);
+      if (input.scopes) narrowed = [...new Set([...narrowed, ...(await this.deps.grants.removeScopesOutside(trx, id, input.scopes.map((scope) => scope.name), now))])];
       await appendEvent(trx, actor, {
         action: 'resource_server.updated',
         targetType: 'resource_server',

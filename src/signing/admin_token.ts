@@ -1,4 +1,4 @@
-import { asciiLowerCase } from '../access/email.js';
+import { asciiLowerCase } from '../tenancy/email.js';
 import type { Config } from '../config/config.js';
 import type { KeySet } from './keystore.js';
 import { signOwnJwt } from './own_jwt.js';

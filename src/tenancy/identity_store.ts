@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { ASCII_LOWER_EMAIL_SQL } from '../access/email.js';
+import { ASCII_LOWER_EMAIL_SQL } from './email.js';
 
 /** What admin authentication reads: linked external identities (user_identities) and a user's grants with their owners' status. */
 

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { asciiLowerCase } from '../access/email.js';
+import { asciiLowerCase } from './email.js';
 import { appendEvent, type Actor } from '../audit/store.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { ChangeFeed } from '../db/notify.js';

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { ASCII_LOWER_EMAIL_SQL } from '../access/email.js';
+import { ASCII_LOWER_EMAIL_SQL } from './email.js';
 import { isUniqueViolation, translatePgError, withPgErrors } from '../db/errors.js';
 
 /** Users, their admin grants (memberships) and their linked identities: the tenancy module's tables for people. */

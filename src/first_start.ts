@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
-import { appendEvent, SYSTEM_ACTOR } from '../audit/store.js';
-import type { Config } from '../config/config.js';
-import { insertResourceServer } from '../resource_servers/store.js';
-import { newId } from '../shared/ids.js';
-import { insertAccount, insertEnvironment } from './store.js';
-import { countUsers, insertUser } from './user_store.js';
+import { appendEvent, SYSTEM_ACTOR } from './audit/store.js';
+import type { Config } from './config/config.js';
+import { insertResourceServer } from './resource_servers/store.js';
+import { newId } from './shared/ids.js';
+import { insertAccount, insertEnvironment } from './tenancy/store.js';
+import { countUsers, insertUser } from './tenancy/user_store.js';
 
 export interface FirstStart {
   readonly operatorEmail: string;
