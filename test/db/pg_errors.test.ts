@@ -105,7 +105,7 @@ describe('23503 foreign key violation: 404 or 409 as it means', () => {
   });
 });
 
-describe('22P02, 22007, 22008: 400 validation_failed', () => {
+describe('22P02, 22007, 22008 (and CHECK): 400 validation_failed', () => {
   // The admin API's schemas refuse these values first (whole numbers, ISO dates from 0001 to 9999):
   // the services the console and the CLI call, and the translator itself, are the nearest public paths.
 
@@ -129,6 +129,11 @@ describe('22P02, 22007, 22008: 400 validation_failed', () => {
       expect(error.details.errors?.map((field) => field.field)).toEqual(['expiresAt']);
       expect(error.cause).toBe(raised);
     }
+  });
+
+  it('23514: a CHECK refusal (an account name longer than the column holds, given to the tenancy service) is a 400 naming name', async () => {
+    const error = expectKeygateError(await failure(kg.keygate.tenancy.createAccount(OPERATOR, 'x'.repeat(101))), 'validation_failed');
+    expect(error.details.errors?.map((field) => field.field)).toEqual(['name']);
   });
 
   it('leaves alone what is no refusal of a value: a Keygate error, a missing table, an unreachable database', async () => {
