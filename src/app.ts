@@ -11,6 +11,7 @@ import { migrateLatest } from './db/migrate.js';
 import { localChangeFeed, postgresChangeFeed, type ChangeFeed } from './db/notify.js';
 import { httpApp } from './http/app.js';
 import { RequestLog } from './http/request_log.js';
+import { grantsAtServer } from './keypairs/grant_store.js';
 import { LastUsedRecorder } from './keypairs/last_used.js';
 import { KeypairService } from './keypairs/service.js';
 import { MaintenanceJob } from './keypairs/maintenance.js';
@@ -29,9 +30,9 @@ import { ResourceServerService } from './resource_servers/service.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/log.js';
 import { loadKeySet, type KeySet } from './signing/keystore.js';
+import { bootstrapFirstStart, type FirstStart } from './first_start.js';
 import { statusListRoutes } from './status/routes.js';
 import { StatusLists } from './status/status_list.js';
-import { bootstrapFirstStart, type FirstStart } from './tenancy/bootstrap.js';
 import { TenancyService } from './tenancy/service.js';
 import { AutoDisable } from './usage/auto_disable.js';
 import { catalogRollupKeys, UsageRecorder } from './usage/recorder.js';
@@ -98,8 +99,8 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
 
     // Services.
     const keypairs = new KeypairService({ db: db.knex, changes, catalog, clock, maxActiveKeypairs: config.maxActiveKeypairs });
-    const tenancy = new TenancyService({ db: db.knex, changes, clock });
-    const resourceServers = new ResourceServerService({ db: db.knex, changes, catalog, clock });
+    const tenancy = new TenancyService({ db: db.knex, changes, clock, keypairs });
+    const resourceServers = new ResourceServerService({ db: db.knex, changes, catalog, clock, grants: grantsAtServer });
 
     // Background loops (started below): batched writes, shared counts, mail, cleanup.
     const lastUsed = new LastUsedRecorder(db.knex, log);
@@ -128,7 +129,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
       usageRetentionDays: config.usageRetentionDays,
       expiryWarningDays: config.expiryWarningDays,
       // The usage log's retention, handed in so that keypairs need not import usage.
-      pruneUsage: (before: Date) => deleteUsageBefore(db.knex, before),
+      deleteUsageBefore: (before: Date) => deleteUsageBefore(db.knex, before),
     };
     const maintenance = new MaintenanceJob(maintenanceDeps);
 

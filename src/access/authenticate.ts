@@ -4,7 +4,8 @@ import { SIGNING_ALGS, type Config } from '../config/config.js';
 import { KeygateError } from '../shared/errors.js';
 import { ADMIN_TOKEN_TYP, adminAudience } from '../signing/admin_token.js';
 import { publicJwks, type KeySet } from '../signing/keystore.js';
-import { ASCII_LOWER_EMAIL_SQL, asciiLowerCase } from './email.js';
+import { findLinkedUserId, findPrincipalUser, grantsWithStatus, linkIdentityUnlessLinked } from '../tenancy/identity_store.js';
+import { asciiLowerCase } from '../tenancy/email.js';
 import type { Principal } from './principal.js';
 
 /** Clock skew allowed on admin tokens' exp/nbf, and on the iat of Keygate's own: 5 (seconds). */
@@ -116,17 +117,16 @@ export class Authenticator {
     const subject = payload.sub;
     // PostgreSQL text cannot hold NUL: such a subject names no one (and is no 500).
     if (typeof subject !== 'string' || subject === '' || subject.includes('\u0000')) throw unauthenticated('The token has no subject (sub).');
-    const linked = await this.db('user_identities').where({ issuer, subject }).first<{ user_id: string } | undefined>('user_id');
-    if (linked) return this.principalOf({ userId: linked.user_id });
+    const linked = await findLinkedUserId(this.db, issuer, subject);
+    if (linked) return this.principalOf({ userId: linked });
 
     if (typeof payload.email !== 'string' || payload.email_verified !== true) {
       throw unauthenticated('The token names no linked identity and no verified email (email_verified must be true).');
     }
     const principal = await this.principalOf({ email: payload.email });
     // DO NOTHING on either key: a concurrent first sign-in of the same subject, or another subject of this user.
-    await this.db('user_identities').insert({ issuer, subject, user_id: principal.userId, email: payload.email, linked_at: new Date() }).onConflict().ignore();
-    const link = await this.db('user_identities').where({ issuer, subject }).first<{ user_id: string } | undefined>('user_id');
-    if (link?.user_id !== principal.userId) throw unauthenticated('This identity is not linked to the Keygate user its email names.');
+    await linkIdentityUnlessLinked(this.db, { issuer, subject, userId: principal.userId, email: payload.email }, new Date());
+    if ((await findLinkedUserId(this.db, issuer, subject)) !== principal.userId) throw unauthenticated('This identity is not linked to the Keygate user its email names.');
     return principal;
   }
 
@@ -137,25 +137,10 @@ export class Authenticator {
    */
   async principalOf(who: { email: string } | { userId: string }): Promise<Principal> {
     if (('email' in who ? who.email : who.userId).includes('\u0000')) throw unauthenticated('The token names no Keygate user.');
-    const query = this.db('users').select('id', 'email', 'name', 'is_operator');
-    const user = await ('email' in who ? query.whereRaw(`${ASCII_LOWER_EMAIL_SQL} = ?`, [asciiLowerCase(who.email)]) : query.where({ id: who.userId })).first<
-      { id: string; email: string; name: string; is_operator: boolean } | undefined
-    >();
+    const user = await findPrincipalUser(this.db, 'email' in who ? { folded: asciiLowerCase(who.email) } : { userId: who.userId });
     if (!user) throw unauthenticated('The token names no Keygate user.');
 
-    const grants = await this.db('memberships as m')
-      .leftJoin('accounts as a', 'a.id', 'm.account_id')
-      .leftJoin('environments as e', 'e.id', 'm.environment_id')
-      .leftJoin('accounts as ea', 'ea.id', 'e.account_id')
-      .where('m.user_id', user.id)
-      .select<Array<{ account_id: string | null; environment_id: string | null; environment_account_id: string | null; account_status: string | null; environment_status: string | null; environment_account_status: string | null }>>(
-        'm.account_id',
-        'm.environment_id',
-        'e.account_id as environment_account_id',
-        'a.status as account_status',
-        'e.status as environment_status',
-        'ea.status as environment_account_status',
-      );
+    const grants = await grantsWithStatus(this.db, user.id);
     const accountAdminOf = new Set<string>();
     const environmentAdminOf = new Map<string, string>();
     for (const grant of grants) {

@@ -1,4 +1,2 @@
-export { asciiLowerCase } from '../shared/text.js';
-
-/** asciiLowerCase's fold in SQL, for a column: `translate` maps exactly A-Z, whatever the collation. */
-export const ASCII_LOWER_EMAIL_SQL = "translate(email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')";
+// How Keygate compares emails is the users' rule (tenancy/email.ts); re-exported for the admin API and the console.
+export { ASCII_LOWER_EMAIL_SQL, asciiLowerCase } from '../tenancy/email.js';

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { withPgErrors } from '../db/errors.js';
 
 export interface AuditEventView {
   readonly id: string;
@@ -67,7 +68,8 @@ export async function listEvents(db: Knex, filter: AuditFilter, page: EventPage)
   if (filter.from !== undefined) void query.where('e.at', '>=', filter.from);
   if (filter.to !== undefined) void query.where('e.at', '<', filter.to);
   if (page.beforeSeq !== undefined) void query.where('e.seq', '<', page.beforeSeq);
-  const rows = (await query.orderBy('e.seq', 'desc').limit(page.limit)) as EventRow[];
+  // A filter the edge let through but the database cannot hold (a date-time out of its range) is a 400.
+  const rows = (await withPgErrors(query.orderBy('e.seq', 'desc').limit(page.limit))) as EventRow[];
   return rows.map((row) => ({
     id: row.id,
     seq: Number(row.seq),

@@ -4,6 +4,9 @@ import { ConfigError, type Config } from '../config/config.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 
+// Decided in errors.ts with the rest of what a database failure means; here for the callers that open the database.
+export { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from './errors.js';
+
 // bigint (count(*), sequence values) comes back as a string by default; Keygate wants numbers. (timestamptz already parses to Date.)
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
@@ -79,29 +82,6 @@ export function createKnex(url: string, poolMax: number, timeouts: DatabaseTimeo
     ...(log && { log: knexLog(log) }),
   });
 }
-
-/**
- * True when `error` says the database is unreachable, hung or shedding load (a
- * timeout, a refused or dropped connection, a server shutting down), as opposed to
- * a bad statement: callers answer 503 with Retry-After rather than 500.
- */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth += 1) {
-    const { code, name, message } = current as Error & { code?: unknown };
-    if (name === 'KnexTimeoutError') return true;
-    if (typeof code === 'string') {
-      // 08: connection exception; 57014: statement_timeout; 57P0x: shutting down; 53300: too many connections.
-      if (code.startsWith('08') || code === '57014' || code.startsWith('57P') || code === '53300') return true;
-      if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(code)) return true;
-    }
-    // knex puts the statement before the driver's message.
-    if (/(Query read timeout|Connection terminated|timeout expired|Client has encountered a connection error|Connection ended unexpectedly)/.test(message)) return true;
-  }
-  return false;
-}
-
-/** Seconds a client should wait before retrying after a 503 caused by the database. */
-export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /** Opens DATABASE_URL, or the embedded database in DATA_DIR, and checks it answers. */
 export async function openDatabase(

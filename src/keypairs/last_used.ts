@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../shared/log.js';
-import { writeLastUsed } from './store.js';
+import { writeLastUsed } from './credentials_store.js';
 
 /**
  * Collects the last time each keypair got a token and writes them in one UPDATE

@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 import { deleteSettledBefore } from '../notifications/store.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
-import { deleteUsageBefore } from '../usage/store.js';
 import type { KeypairService } from './service.js';
+import { deleteSecretsRetiredBefore } from './store.js';
 
 export interface CleanupReport {
   readonly expiredKeypairs: number;
@@ -20,6 +20,11 @@ export interface MaintenanceDeps {
   readonly expiredRetentionDays: number;
   readonly usageRetentionDays: number;
   readonly expiryWarningDays: number;
+  /**
+   * Deletes usage records older than `before`, returning how many (the usage module's
+   * deleteUsageBefore): given, not imported, as usage builds on keypairs.
+   */
+  readonly deleteUsageBefore: (before: Date) => Promise<number>;
 }
 
 const DAY_MS = 86_400_000;
@@ -33,8 +38,8 @@ const DAY_MS = 86_400_000;
 export async function runCleanup(deps: MaintenanceDeps): Promise<CleanupReport> {
   const now = deps.clock.now().getTime();
   const expiredKeypairs = await deps.keypairs.deleteExpired(deps.expiredRetentionDays);
-  const retiredSecrets = await deps.db('keypair_secrets').where('expires_at', '<', new Date(now - deps.expiredRetentionDays * DAY_MS)).delete();
-  const usageRecords = await deleteUsageBefore(deps.db, new Date(now - deps.usageRetentionDays * DAY_MS));
+  const retiredSecrets = await deleteSecretsRetiredBefore(deps.db, new Date(now - deps.expiredRetentionDays * DAY_MS));
+  const usageRecords = await deps.deleteUsageBefore(new Date(now - deps.usageRetentionDays * DAY_MS));
   const notifications = await deleteSettledBefore(deps.db, new Date(now - deps.usageRetentionDays * DAY_MS));
   return { expiredKeypairs, retiredSecrets, usageRecords, notifications };
 }

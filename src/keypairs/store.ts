@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { withPgErrors, type PgErrorContext } from '../db/errors.js';
 import { secretHint } from './secret.js';
 
 /** A keypairs row joined with its current secret's last4, as PostgreSQL returns it. */
@@ -122,8 +123,12 @@ export type NewKeypairRow = Pick<
 > &
   Partial<Pick<KeypairRow, 'rate_limit_per_minute' | 'allowed_ips' | 'auto_disable'>>;
 
-export async function insertKeypair(trx: Knex.Transaction, row: NewKeypairRow): Promise<void> {
-  await trx('keypairs').insert(row);
+/** What a refused keypair write means: its owner closed meanwhile, or a value the edge let through. */
+const KEYPAIR_WRITE: PgErrorContext = { foreignKey: { code: 'conflict', message: 'The owner of the keypair was closed meanwhile.' } };
+
+/** Inserts one keypair, or many (bulk seeding: the caller chunks them). */
+export async function insertKeypair(trx: Knex.Transaction, row: NewKeypairRow | readonly NewKeypairRow[]): Promise<void> {
+  await withPgErrors(trx('keypairs').insert(Array.isArray(row) ? [...row] : row), KEYPAIR_WRITE);
 }
 
 export interface KeypairChanges {
@@ -140,22 +145,18 @@ export interface KeypairChanges {
 
 /** Applies `changes`, bumps `version` and `updated_at`. */
 export async function updateKeypairRow(trx: Knex.Transaction, clientId: string, changes: KeypairChanges, now: Date): Promise<void> {
-  await trx('keypairs')
-    .where({ client_id: clientId })
-    .update({ ...changes, updated_at: now, version: trx.raw('version + 1') });
+  await withPgErrors(
+    trx('keypairs')
+      .where({ client_id: clientId })
+      .update({ ...changes, updated_at: now, version: trx.raw('version + 1') }),
+    KEYPAIR_WRITE,
+  );
 }
 
-/** A grant as written: the resource server by id. */
-export interface GrantChange {
-  readonly resourceServerId: string;
-  readonly scopes: readonly string[];
-}
-
-/** Replaces every grant of these keypairs with `grants` (the same for each). */
-export async function replaceGrants(trx: Knex.Transaction, clientIds: readonly string[], grants: readonly GrantChange[]): Promise<void> {
-  await trx('keypair_grants').whereIn('client_id', [...clientIds]).delete();
-  const rows = clientIds.flatMap((clientId) => grants.map((grant) => ({ client_id: clientId, resource_server_id: grant.resourceServerId, scopes: [...grant.scopes] })));
-  for (let start = 0; start < rows.length; start += 1000) await trx('keypair_grants').insert(rows.slice(start, start + 1000));
+/** Bumps `version` and `updated_at` of these keypairs: a change made elsewhere (their grants narrowed). */
+export async function bumpVersions(trx: Knex.Transaction, clientIds: readonly string[], now: Date): Promise<void> {
+  if (clientIds.length === 0) return;
+  await trx('keypairs').whereIn('client_id', [...clientIds]).update({ version: trx.raw('version + 1'), updated_at: now });
 }
 
 export async function deleteKeypairRow(trx: Knex.Transaction, clientId: string): Promise<void> {
@@ -173,7 +174,9 @@ export interface NewSecretRow {
 /** Inserts secrets, each with the next status-list index. */
 export async function insertSecret(trx: Knex.Transaction, row: NewSecretRow | NewSecretRow[]): Promise<void> {
   const rows = Array.isArray(row) ? row : [row];
-  await trx('keypair_secrets').insert(rows.map((secret) => ({ ...secret, status_idx: trx.raw("nextval('status_list_index_seq')") })));
+  await withPgErrors(trx('keypair_secrets').insert(rows.map((secret) => ({ ...secret, status_idx: trx.raw("nextval('status_list_index_seq')") }))), {
+    foreignKey: { code: 'not_found', message: 'Keypair not found.' },
+  });
 }
 
 /**
@@ -188,92 +191,45 @@ export async function retireSecrets(trx: Knex.Transaction, clientId: string, pre
   await trx('keypair_secrets').where({ client_id: clientId }).whereNull('expires_at').update({ expires_at: expiresAt });
 }
 
-/** What the token endpoint needs of a keypair, fetched in one query. */
-export interface KeypairCredentials {
-  readonly clientId: string;
-  readonly accountId: string;
-  readonly environmentId: string | null;
-  /** Scope names per resource server id: a token for a resource server carries only those granted there. */
-  readonly grants: ReadonlyMap<string, readonly string[]>;
-  readonly enabled: boolean;
-  readonly expiresAt: Date | null;
-  readonly rateLimitPerMinute: number | null;
-  readonly allowedIps: readonly string[];
-  readonly autoDisable: boolean | null;
-  readonly secrets: ReadonlyArray<{ readonly sha256: Buffer; readonly expiresAt: Date | null; readonly statusIdx: number }>;
+// The token path's reads and its batched write, in their own file; re-exported for its callers.
+export { findCredentials, listEnabledCredentials, writeLastUsed, type KeypairCredentials } from './credentials_store.js';
+
+/** Deletes secret digests retired before `before` (cleanup); returns how many. */
+export async function deleteSecretsRetiredBefore(db: Knex, before: Date): Promise<number> {
+  return db('keypair_secrets').where('expires_at', '<', before).delete();
 }
 
-interface CredentialsRow {
-  client_id: string;
-  account_id: string;
-  environment_id: string | null;
-  grants: Array<{ resource_server_id: string; scopes: string[] }>;
-  enabled: boolean;
-  expires_at: Date | null;
-  rate_limit_per_minute: number | null;
-  allowed_ips: string[];
-  auto_disable: boolean | null;
-  secrets: Array<{ sha256: string; expires_at: string | null; status_idx: number }>;
-}
-
-const CREDENTIALS_SELECT = `select k.client_id, k.account_id, k.environment_id, k.enabled, k.expires_at,
-            (select coalesce(json_agg(json_build_object('resource_server_id', g.resource_server_id, 'scopes', g.scopes)), '[]'::json)
-               from keypair_grants g where g.client_id = k.client_id) as grants,
-            k.rate_limit_per_minute, k.allowed_ips, k.auto_disable,
-            coalesce(json_agg(json_build_object('sha256', encode(s.secret_sha256, 'hex'), 'expires_at', s.expires_at, 'status_idx', s.status_idx))
-                     filter (where s.id is not null), '[]') as secrets
-       from keypairs k
-       left join keypair_secrets s on s.client_id = k.client_id`;
-
-function toCredentials(row: CredentialsRow): KeypairCredentials {
-  return {
-    clientId: row.client_id,
-    accountId: row.account_id,
-    environmentId: row.environment_id,
-    grants: new Map(row.grants.map((grant) => [grant.resource_server_id, grant.scopes])),
-    enabled: row.enabled,
-    expiresAt: row.expires_at,
-    rateLimitPerMinute: row.rate_limit_per_minute,
-    allowedIps: row.allowed_ips,
-    autoDisable: row.auto_disable,
-    secrets: row.secrets.map((secret) => ({
-      sha256: Buffer.from(secret.sha256, 'hex'),
-      expiresAt: secret.expires_at === null ? null : new Date(secret.expires_at),
-      statusIdx: Number(secret.status_idx),
-    })),
-  };
-}
-
-export async function findCredentials(db: Knex, clientId: string): Promise<KeypairCredentials | undefined> {
-  const result = await db.raw<{ rows: CredentialsRow[] }>(`${CREDENTIALS_SELECT} where k.client_id = ? group by k.client_id`, [clientId]);
-  const row = result.rows[0];
-  return row && toCredentials(row);
-}
-
-/** Enabled keypairs' credentials in client_id order, a page after `afterClientId` (the cache preload). */
-export async function listEnabledCredentials(db: Knex, afterClientId: string, limit: number): Promise<KeypairCredentials[]> {
-  const result = await db.raw<{ rows: CredentialsRow[] }>(
-    `${CREDENTIALS_SELECT} where k.enabled and k.client_id > ? group by k.client_id order by k.client_id limit ?`,
-    [afterClientId, limit],
+/**
+ * The status indexes in [first, end) that are valid now: their secret still exists, is
+ * not past its grace period, and belongs to an enabled, unexpired keypair.
+ */
+export async function validStatusIndexes(db: Knex, first: number, end: number, now: Date): Promise<number[]> {
+  const valid = await db.raw<{ rows: Array<{ status_idx: number }> }>(
+    `select s.status_idx
+       from keypair_secrets s
+       join keypairs k on k.client_id = s.client_id
+      where s.status_idx >= ? and s.status_idx < ?
+        and k.enabled
+        and (k.expires_at is null or k.expires_at > ?)
+        and (s.expires_at is null or s.expires_at > ?)`,
+    [first, end, now, now],
   );
-  return result.rows.map(toCredentials);
+  return valid.rows.map((row) => Number(row.status_idx));
 }
 
-/** Rows per last-used UPDATE: the embedded database runs on the server's thread, so no one statement may stall it long. */
-const LAST_USED_CHUNK = 500;
-
-/** A batch of last-used times in one UPDATE per 500 keypairs; never moves a time backwards. */
-export async function writeLastUsed(db: Knex, entries: ReadonlyArray<readonly [string, Date]>): Promise<void> {
-  for (let start = 0; start < entries.length; start += LAST_USED_CHUNK) {
-    const chunk = entries.slice(start, start + LAST_USED_CHUNK);
-    const values = chunk.map(() => '(?, ?::timestamptz)').join(', ');
-    await db.raw(
-      `update keypairs k set last_used_at = v.at
-         from (values ${values}) as v(client_id, at)
-        where k.client_id = v.client_id and (k.last_used_at is null or k.last_used_at < v.at)`,
-      chunk.flatMap(([clientId, at]) => [clientId, at.toISOString()]),
-    );
-  }
+/**
+ * Revokes the tokens issued so far by these keypairs without touching their secrets:
+ * each live secret moves to a fresh index, so the old index belongs to no secret and
+ * reads as invalid in its list, while tokens issued from now on carry the new one.
+ * For a narrowing of a keypair's grants, whose old tokens may carry scopes it no
+ * longer holds. Returns how many secrets moved.
+ */
+export async function reissueStatusIndexes(trx: Knex.Transaction, clientIds: readonly string[], now: Date): Promise<number> {
+  if (clientIds.length === 0) return 0;
+  return trx('keypair_secrets')
+    .whereIn('client_id', [...clientIds])
+    .where((live) => void live.whereNull('expires_at').orWhere('expires_at', '>', now))
+    .update({ status_idx: trx.raw("nextval('status_list_index_seq')") });
 }
 
 export interface KeypairListOptions {
@@ -295,8 +251,28 @@ export async function listKeypairs(db: Knex, owner: { accountId: string; environ
   if (options.after) {
     void query.whereRaw('(keypairs.created_at, keypairs.client_id) > (?::timestamptz, ?)', [options.after.createdAt.toISOString(), options.after.clientId]);
   }
-  const rows = (await query.orderBy('keypairs.created_at').orderBy('keypairs.client_id').limit(options.limit)) as KeypairRow[];
+  const rows = (await withPgErrors(query.orderBy('keypairs.created_at').orderBy('keypairs.client_id').limit(options.limit), { field: 'cursor' })) as KeypairRow[];
   return rows.map(toKeypair);
+}
+
+/**
+ * Marks the enabled keypairs that expire in (now, until] and were not warned yet, and
+ * returns them: one UPDATE picks and marks, so with several processes each is warned once.
+ */
+export async function markExpiringWarned(trx: Knex.Transaction, now: Date, until: Date): Promise<Array<{ clientId: string; name: string; accountId: string; environmentId: string | null; expiresAt: Date }>> {
+  const rows = await trx('keypairs')
+    .where('enabled', true)
+    .whereNull('expiry_warned_at')
+    .where('expires_at', '>', now)
+    .where('expires_at', '<=', until)
+    .update({ expiry_warned_at: now })
+    .returning<Array<{ client_id: string; name: string; account_id: string; environment_id: string | null; expires_at: Date }>>(['client_id', 'name', 'account_id', 'environment_id', 'expires_at']);
+  return rows.map((row) => ({ clientId: row.client_id, name: row.name, accountId: row.account_id, environmentId: row.environment_id, expiresAt: row.expires_at }));
+}
+
+/** Keypairs that expired before `cutoff`, the longest expired first. */
+export async function listExpiredBefore(db: Knex, cutoff: Date): Promise<string[]> {
+  return db('keypairs').where('expires_at', '<', cutoff).orderBy('expires_at').pluck<string[]>('client_id');
 }
 
 /** Enabled, unexpired keypairs of one owner: what MAX_ACTIVE_KEYPAIRS counts. */
@@ -306,4 +282,19 @@ export async function countActiveKeypairs(trx: Knex.Transaction, owner: { accoun
   else void query.where('environment_id', owner.environmentId);
   const [row] = await query.count<{ count: number }[]>({ count: '*' });
   return Number(row?.count ?? 0);
+}
+
+/** A keypair deleted with its owner: what the audit event of its deletion records. */
+export interface DeletedKeypair {
+  readonly clientId: string;
+  readonly accountId: string;
+  readonly environmentId: string | null;
+  readonly name: string;
+}
+
+/** Deletes every keypair of an account (its environments' too) or of one environment, with their secrets and grants. */
+export async function deleteKeypairsOf(trx: Knex.Transaction, owner: { accountId: string } | { environmentId: string }): Promise<DeletedKeypair[]> {
+  const where = 'environmentId' in owner ? { environment_id: owner.environmentId } : { account_id: owner.accountId };
+  const rows = await trx('keypairs').where(where).delete().returning<Array<{ client_id: string; account_id: string; environment_id: string | null; name: string }>>(['client_id', 'account_id', 'environment_id', 'name']);
+  return rows.map((row) => ({ clientId: row.client_id, accountId: row.account_id, environmentId: row.environment_id, name: row.name }));
 }

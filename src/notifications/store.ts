@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import { findAccount, findEnvironment } from '../tenancy/store.js';
+import { adminEmailsOf, findUser } from '../tenancy/user_store.js';
 
 export type NotificationEvent = 'keypair.created' | 'keypair.rotated' | 'keypair.disabled' | 'keypair.deleted' | 'keypair.expiring' | 'keypair.retired_secret_used';
 
@@ -83,23 +85,15 @@ export async function markAttemptFailed(db: Knex, id: string, error: string, now
 }
 
 /** The admins of an environment and of its account (or of the account alone), by email. */
-export async function adminEmails(db: Knex, accountId: string, environmentId: string | null): Promise<string[]> {
-  const rows = await db('memberships')
-    .join('users', 'users.id', 'memberships.user_id')
-    .where((query) => {
-      void query.where('memberships.account_id', accountId);
-      if (environmentId !== null) void query.orWhere('memberships.environment_id', environmentId);
-    })
-    .distinct<Array<{ email: string }>>('users.email')
-    .orderBy('users.email');
-  return rows.map((row) => row.email);
+export function adminEmails(db: Knex, accountId: string, environmentId: string | null): Promise<string[]> {
+  return adminEmailsOf(db, accountId, environmentId);
 }
 
 /** Names for a message: the account, the environment and the actor. */
 export async function namesFor(db: Knex, row: OutboxRow): Promise<{ account: string | undefined; environment: string | undefined; actor: string | undefined }> {
-  const account = await db('accounts').where({ id: row.account_id }).first<{ name: string } | undefined>('name');
-  const environment = row.environment_id === null ? undefined : await db('environments').where({ id: row.environment_id }).first<{ name: string } | undefined>('name');
-  const actor = row.payload.actorId === null ? undefined : await db('users').where({ id: row.payload.actorId }).first<{ email: string; name: string } | undefined>('email', 'name');
+  const account = await findAccount(db, row.account_id);
+  const environment = row.environment_id === null ? undefined : await findEnvironment(db, row.environment_id);
+  const actor = row.payload.actorId === null ? undefined : await findUser(db, row.payload.actorId);
   return { account: account?.name, environment: environment?.name, actor: actor && (actor.name ? `${actor.name} <${actor.email}>` : actor.email) };
 }
 

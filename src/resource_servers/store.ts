@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
-import { isUniqueViolation } from '../db/errors.js';
-import { KeygateError } from '../shared/errors.js';
+import { translatePgError, type PgErrorContext } from '../db/errors.js';
 
 export interface ScopeDefinition {
   readonly name: string;
@@ -59,6 +58,11 @@ export async function lockResourceServers(trx: Knex.Transaction, identifiers: re
   return rows.map(toResourceServer);
 }
 
+/** A write that a concurrent create or default change beat to a unique key. */
+const UNIQUE_SERVER: PgErrorContext = {
+  unique: { resource_servers_one_default_idx: 'Another resource server became the default meanwhile; try again.', default: 'A resource server with this identifier exists.' },
+};
+
 /** Inserts `server`; an identifier taken meanwhile (a concurrent create) is a conflict. */
 export async function insertResourceServer(trx: Knex.Transaction, server: Omit<ResourceServer, 'availableTo'> & { availableTo?: readonly string[] | null }, now: Date): Promise<void> {
   await trx('resource_servers').insert({
@@ -71,11 +75,42 @@ export async function insertResourceServer(trx: Knex.Transaction, server: Omit<R
     available_to: server.availableTo ? [...server.availableTo] : null,
     created_at: now,
     updated_at: now,
-  }).catch((error: unknown) => {
-    if (isUniqueViolation(error, 'resource_servers_one_default_idx')) throw new KeygateError('conflict', 'Another resource server became the default meanwhile; try again.', { cause: error });
-    if (isUniqueViolation(error)) throw new KeygateError('conflict', 'A resource server with this identifier exists.', { cause: error });
-    throw error;
-  });
+  }).catch((error: unknown) => translatePgError(error, UNIQUE_SERVER));
+}
+
+export async function findResourceServerByIdentifier(db: Knex | Knex.Transaction, identifier: string): Promise<ResourceServer | undefined> {
+  const row = await db<ResourceServerRow>('resource_servers').where({ identifier }).first();
+  return row && toResourceServer(row);
+}
+
+/** One resource server, its row locked for the caller's change. */
+export async function lockResourceServer(trx: Knex.Transaction, id: string): Promise<ResourceServer | undefined> {
+  const row = await trx<ResourceServerRow>('resource_servers').where({ id }).forUpdate().first();
+  return row && toResourceServer(row);
+}
+
+/** No resource server is the default any more (but `exceptId`): the step before another becomes it. */
+export async function clearDefault(trx: Knex.Transaction, now: Date, exceptId?: string): Promise<void> {
+  const query = trx('resource_servers').where({ is_default: true });
+  if (exceptId !== undefined) void query.whereNot({ id: exceptId });
+  await query.update({ is_default: false, updated_at: now });
+}
+
+/** Applies the fields given; becoming the default while another did meanwhile is a conflict. */
+export async function updateResourceServerRow(
+  trx: Knex.Transaction,
+  id: string,
+  changes: Partial<Pick<ResourceServer, 'name' | 'scopes' | 'accessTokenTtl' | 'isDefault' | 'availableTo'>>,
+  now: Date,
+): Promise<void> {
+  await trx('resource_servers').where({ id }).update({
+    ...(changes.name !== undefined && { name: changes.name }),
+    ...(changes.scopes !== undefined && { scopes: JSON.stringify(changes.scopes) }),
+    ...(changes.accessTokenTtl !== undefined && { access_token_ttl: changes.accessTokenTtl }),
+    ...(changes.isDefault !== undefined && { is_default: changes.isDefault }),
+    ...(changes.availableTo !== undefined && { available_to: changes.availableTo === null ? null : [...changes.availableTo] }),
+    updated_at: now,
+  }).catch((error: unknown) => translatePgError(error, UNIQUE_SERVER));
 }
 
 /** Whether keypairs of `accountId` may hold grants at `server`. */

@@ -1,6 +1,7 @@
 import { deflateSync } from 'node:zlib';
 import { importJWK, SignJWT } from 'jose';
 import type { Knex } from 'knex';
+import { validStatusIndexes } from '../keypairs/store.js';
 import type { Clock } from '../shared/clock.js';
 import { signingKey, type KeySet } from '../signing/keystore.js';
 import type { SigningAlg } from '../config/config.js';
@@ -32,21 +33,12 @@ export async function listBits(db: Knex, listId: number, now: Date): Promise<Buf
   if (!Number.isSafeInteger(first) || first >= Math.max(allocated, 1)) return undefined;
 
   const end = Math.min(first + STATUS_LIST_SIZE, allocated);
-  const valid = await db.raw<{ rows: Array<{ status_idx: number }> }>(
-    `select s.status_idx
-       from keypair_secrets s
-       join keypairs k on k.client_id = s.client_id
-      where s.status_idx >= ? and s.status_idx < ?
-        and k.enabled
-        and (k.expires_at is null or k.expires_at > ?)
-        and (s.expires_at is null or s.expires_at > ?)`,
-    [first, end, now, now],
-  );
+  const valid = await validStatusIndexes(db, first, end, now);
   const bits = Buffer.alloc(STATUS_LIST_SIZE / 8);
   // The draft's order: index i is bit (i % 8) of byte floor(i / 8), least significant first.
   for (let index = 0; index < end - first; index += 1) bits[index >> 3]! |= 1 << (index & 7);
-  for (const row of valid.rows) {
-    const index = Number(row.status_idx) - first;
+  for (const statusIdx of valid) {
+    const index = statusIdx - first;
     bits[index >> 3]! &= ~(1 << (index & 7));
   }
   return bits;
@@ -101,19 +93,4 @@ export class StatusLists {
     this.#cache.set(listId, { at: now.getTime(), token });
     return token;
   }
-}
-
-/**
- * Revokes the tokens issued so far by these keypairs without touching their secrets:
- * each live secret moves to a fresh index, so the old index belongs to no secret and
- * reads as invalid in its list, while tokens issued from now on carry the new one.
- * For a narrowing of a keypair's grants, whose old tokens may carry scopes it no
- * longer holds. Returns how many secrets moved.
- */
-export async function reissueStatusIndexes(trx: Knex.Transaction, clientIds: readonly string[], now: Date): Promise<number> {
-  if (clientIds.length === 0) return 0;
-  return trx('keypair_secrets')
-    .whereIn('client_id', [...clientIds])
-    .where((live) => void live.whereNull('expires_at').orWhere('expires_at', '>', now))
-    .update({ status_idx: trx.raw("nextval('status_list_index_seq')") });
 }

@@ -1,80 +1,36 @@
 import type { Knex } from 'knex';
-import { ASCII_LOWER_EMAIL_SQL, asciiLowerCase } from '../access/email.js';
+import { asciiLowerCase } from './email.js';
 import { appendEvent, type Actor } from '../audit/store.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { ChangeFeed } from '../db/notify.js';
 import type { Clock } from '../shared/clock.js';
 import { KeygateError, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
+import * as store from './store.js';
+import type { Account, Environment } from './store.js';
+import * as users from './user_store.js';
+import type { AdminScope, Membership, User } from './user_store.js';
 
-export interface Account {
-  readonly id: string;
-  readonly name: string;
-  readonly status: 'active' | 'closed';
-  readonly createdAt: Date;
-  readonly updatedAt: Date;
-}
-
-export interface Environment extends Account {
-  readonly accountId: string;
-}
-
-export interface User {
-  readonly id: string;
-  readonly email: string;
-  readonly name: string;
-  readonly isOperator: boolean;
-  readonly createdAt: Date;
-  readonly updatedAt: Date;
-}
-
-export interface Membership {
-  readonly userId: string;
-  readonly role: 'admin';
-  readonly accountId: string | null;
-  readonly environmentId: string | null;
-  readonly createdAt: Date;
-}
-
-interface AccountRow {
-  id: string;
-  name: string;
-  status: 'active' | 'closed';
-  created_at: Date;
-  updated_at: Date;
-  account_id?: string;
-}
-
-const toAccount = (row: AccountRow): Account => ({ id: row.id, name: row.name, status: row.status, createdAt: row.created_at, updatedAt: row.updated_at });
-const toEnvironment = (row: AccountRow): Environment => ({ ...toAccount(row), accountId: row.account_id! });
-const toUser = (row: { id: string; email: string; name: string; is_operator: boolean; created_at: Date; updated_at: Date }): User => ({
-  id: row.id,
-  email: row.email,
-  name: row.name,
-  isOperator: row.is_operator,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-});
-
-/** Where an admin grant applies: an account, or one environment of it. */
-export type AdminScope = { accountId: string } | { environmentId: string; accountId: string };
+export type { Account, Environment } from './store.js';
+export type { AdminScope, Membership, User } from './user_store.js';
 
 /** Whom a grant may reach: anyone (operators) or the users of the scope's account (account admins). */
 export type GrantReach = 'anyone' | 'account';
 
-/** A user of an account: one holding an admin grant on it or on one of its environments. */
-async function isUserOfAccount(db: Knex, userId: string, accountId: string): Promise<boolean> {
-  const grant = await db('memberships')
-    .where({ user_id: userId })
-    .andWhere((where) => where.where({ account_id: accountId }).orWhereIn('environment_id', db('environments').select('id').where({ account_id: accountId })))
-    .first('user_id');
-  return grant !== undefined;
+/**
+ * The keypairs of an owner, which cease to exist when it closes: the keypairs module
+ * (KeypairService) deletes and audits them in the close's transaction. A dependency
+ * rather than an import, as keypairs build on tenancy (owner locks), not the reverse.
+ */
+export interface OwnedKeypairs {
+  deleteWithOwner(trx: Knex.Transaction, actor: Actor, owner: { accountId: string } | { environmentId: string }, now: Date): Promise<string[]>;
 }
 
 export interface TenancyServiceDeps {
   readonly db: Knex;
   readonly changes: ChangeFeed;
   readonly clock: Clock;
+  readonly keypairs: OwnedKeypairs;
 }
 
 /** Accounts, environments, users and admin grants, each change with its audit event. */
@@ -85,36 +41,42 @@ export class TenancyService {
     return this.deps.db;
   }
 
-  async listAccounts(): Promise<Account[]> {
-    return (await this.db<AccountRow>('accounts').orderBy('created_at').orderBy('id')).map(toAccount);
+  listAccounts(): Promise<Account[]> {
+    return store.listAccounts(this.db);
   }
 
-  async findAccount(id: string): Promise<Account | undefined> {
-    const row = await this.db<AccountRow>('accounts').where({ id }).first();
-    return row && toAccount(row);
+  findAccount(id: string): Promise<Account | undefined> {
+    return store.findAccount(this.db, id);
   }
 
-  async findEnvironment(id: string): Promise<Environment | undefined> {
-    const row = await this.db<AccountRow>('environments').where({ id }).first();
-    return row && toEnvironment(row);
+  findEnvironment(id: string): Promise<Environment | undefined> {
+    return store.findEnvironment(this.db, id);
   }
 
-  async listEnvironments(accountId: string): Promise<Environment[]> {
-    return (await this.db<AccountRow>('environments').where({ account_id: accountId }).orderBy('created_at').orderBy('id')).map(toEnvironment);
+  listEnvironments(accountId: string): Promise<Environment[]> {
+    return store.listEnvironments(this.db, accountId);
   }
 
   async createAccount(actor: Actor, name: string): Promise<Account> {
     const now = this.deps.clock.now();
     const id = newId('account');
     await this.db.transaction(async (trx) => {
-      await trx('accounts').insert({ id, name, created_at: now, updated_at: now });
+      await store.insertAccount(trx, { id, name }, now);
       await appendEvent(trx, actor, { action: 'account.created', targetType: 'account', targetId: id, accountId: id, environmentId: null, after: { name } }, now);
     });
     return (await this.findAccount(id))!;
   }
 
   async renameAccount(actor: Actor, id: string, name: string): Promise<Account> {
-    await this.rename(actor, 'accounts', 'account', id, name);
+    const now = this.deps.clock.now();
+    await this.db.transaction(async (trx) => {
+      const account = await store.findAccount(trx, id, { forUpdate: true });
+      if (!account) throw notFound('Account');
+      if (account.status === 'closed') throw new KeygateError('conflict', 'The account is closed.');
+      if (account.name === name) return;
+      await store.renameAccountRow(trx, id, name, now);
+      await appendEvent(trx, actor, { action: 'account.updated', targetType: 'account', targetId: id, accountId: id, environmentId: null, before: { name: account.name }, after: { name } }, now);
+    });
     return (await this.findAccount(id))!;
   }
 
@@ -122,30 +84,25 @@ export class TenancyService {
     const now = this.deps.clock.now();
     const id = newId('environment');
     await this.db.transaction(async (trx) => {
-      const account = await trx('accounts').where({ id: accountId, status: 'active' }).forUpdate().first();
-      if (!account) throw notFound('Account');
-      await trx('environments').insert({ id, account_id: accountId, name, created_at: now, updated_at: now });
+      const account = await store.findAccount(trx, accountId, { forUpdate: true });
+      if (!account || account.status !== 'active') throw notFound('Account');
+      await store.insertEnvironment(trx, { id, accountId, name }, now);
       await appendEvent(trx, actor, { action: 'environment.created', targetType: 'environment', targetId: id, accountId, environmentId: id, after: { name } }, now);
     });
     return (await this.findEnvironment(id))!;
   }
 
   async renameEnvironment(actor: Actor, id: string, name: string): Promise<Environment> {
-    await this.rename(actor, 'environments', 'environment', id, name);
-    return (await this.findEnvironment(id))!;
-  }
-
-  private async rename(actor: Actor, table: 'accounts' | 'environments', kind: 'account' | 'environment', id: string, name: string): Promise<void> {
     const now = this.deps.clock.now();
     await this.db.transaction(async (trx) => {
-      const row = await trx<AccountRow>(table).where({ id }).forUpdate().first();
-      if (!row) throw notFound(kind === 'account' ? 'Account' : 'Environment');
-      if (row.status === 'closed') throw new KeygateError('conflict', `The ${kind} is closed.`);
-      if (row.name === name) return;
-      await trx(table).where({ id }).update({ name, updated_at: now });
-      const accountId = kind === 'account' ? id : row.account_id!;
-      await appendEvent(trx, actor, { action: `${kind}.updated`, targetType: kind, targetId: id, accountId, environmentId: kind === 'environment' ? id : null, before: { name: row.name }, after: { name } }, now);
+      const environment = await store.findEnvironment(trx, id, { forUpdate: true });
+      if (!environment) throw notFound('Environment');
+      if (environment.status === 'closed') throw new KeygateError('conflict', 'The environment is closed.');
+      if (environment.name === name) return;
+      await store.renameEnvironmentRow(trx, id, name, now);
+      await appendEvent(trx, actor, { action: 'environment.updated', targetType: 'environment', targetId: id, accountId: environment.accountId, environmentId: id, before: { name: environment.name }, after: { name } }, now);
     });
+    return (await this.findEnvironment(id))!;
   }
 
   /**
@@ -155,12 +112,11 @@ export class TenancyService {
   async closeEnvironment(actor: Actor, id: string): Promise<void> {
     const now = this.deps.clock.now();
     await this.db.transaction(async (trx) => {
-      const environment = await trx<AccountRow>('environments').where({ id }).forUpdate().first();
+      const environment = await store.findEnvironment(trx, id, { forUpdate: true });
       if (!environment || environment.status === 'closed') throw notFound('Environment');
-      const clientIds = await this.deleteKeypairsOf(trx, actor, { environment_id: id }, now);
-      await trx('environments').where({ id }).update({ status: 'closed', updated_at: now });
-      await trx('memberships').where({ environment_id: id }).delete();
-      await appendEvent(trx, actor, { action: 'environment.closed', targetType: 'environment', targetId: id, accountId: environment.account_id!, environmentId: id, after: { deletedKeypairs: clientIds.length } }, now);
+      const clientIds = await this.deps.keypairs.deleteWithOwner(trx, actor, { environmentId: id }, now);
+      await store.closeEnvironmentRow(trx, id, now);
+      await appendEvent(trx, actor, { action: 'environment.closed', targetType: 'environment', targetId: id, accountId: environment.accountId, environmentId: id, after: { deletedKeypairs: clientIds.length } }, now);
       await this.deps.changes.publish(trx, clientIds);
     });
   }
@@ -169,54 +125,30 @@ export class TenancyService {
   async closeAccount(actor: Actor, id: string): Promise<void> {
     const now = this.deps.clock.now();
     await this.db.transaction(async (trx) => {
-      const account = await trx<AccountRow>('accounts').where({ id }).forUpdate().first();
+      const account = await store.findAccount(trx, id, { forUpdate: true });
       if (!account || account.status === 'closed') throw notFound('Account');
-      const clientIds = await this.deleteKeypairsOf(trx, actor, { account_id: id }, now);
-      await trx('environments').where({ account_id: id, status: 'active' }).update({ status: 'closed', updated_at: now });
-      await trx('accounts').where({ id }).update({ status: 'closed', updated_at: now });
-      await trx('memberships').where({ account_id: id }).orWhereIn('environment_id', trx('environments').select('id').where({ account_id: id })).delete();
+      const clientIds = await this.deps.keypairs.deleteWithOwner(trx, actor, { accountId: id }, now);
+      await store.closeAccountRow(trx, id, now);
       await appendEvent(trx, actor, { action: 'account.closed', targetType: 'account', targetId: id, accountId: id, environmentId: null, after: { deletedKeypairs: clientIds.length } }, now);
       await this.deps.changes.publish(trx, clientIds);
     });
   }
 
-  private async deleteKeypairsOf(trx: Knex.Transaction, actor: Actor, where: { account_id: string } | { environment_id: string }, now: Date): Promise<string[]> {
-    const keypairs = await trx('keypairs').where(where).select<Array<{ client_id: string; account_id: string; environment_id: string | null; name: string }>>('client_id', 'account_id', 'environment_id', 'name');
-    for (const keypair of keypairs) {
-      await appendEvent(trx, actor, {
-        action: 'keypair.deleted',
-        targetType: 'keypair',
-        targetId: keypair.client_id,
-        accountId: keypair.account_id,
-        environmentId: keypair.environment_id,
-        before: { name: keypair.name },
-        after: { reason: 'owner closed' },
-      }, now);
-    }
-    await trx('keypairs').where(where).delete();
-    return keypairs.map((keypair) => keypair.client_id);
+  listUsers(): Promise<User[]> {
+    return users.listUsers(this.db);
   }
 
-  async listUsers(): Promise<User[]> {
-    return (await this.db('users').orderBy('created_at').orderBy('id')).map(toUser);
-  }
-
-  async findUser(id: string): Promise<User | undefined> {
-    const row = await this.db('users').where({ id }).first();
-    return row && toUser(row);
+  findUser(id: string): Promise<User | undefined> {
+    return users.findUser(this.db, id);
   }
 
   async createUser(actor: Actor, input: { email: string; name: string; isOperator: boolean }): Promise<User> {
     const now = this.deps.clock.now();
     const id = newId('user');
     await this.db.transaction(async (trx) => {
-      const taken = await trx('users').whereRaw('lower(email) = lower(?)', [input.email]).first();
-      if (taken) throw new KeygateError('conflict', 'A user with this email exists.');
-      await trx('users').insert({ id, email: input.email, name: input.name, is_operator: input.isOperator, created_at: now, updated_at: now }).catch((error: unknown) => {
-        // A concurrent create of the same email passed the check above too; the unique index decides.
-        if (isUniqueViolation(error)) throw new KeygateError('conflict', 'A user with this email exists.', { cause: error });
-        throw error;
-      });
+      if (await users.findUserByLowerEmail(trx, input.email)) throw new KeygateError('conflict', 'A user with this email exists.');
+      // A concurrent create of the same email passes the check above too; the unique index decides (a 409 from the store).
+      await users.insertUser(trx, { id, ...input }, now);
       await appendEvent(trx, actor, { action: 'user.created', targetType: 'user', targetId: id, accountId: null, environmentId: null, after: { email: input.email, name: input.name, isOperator: input.isOperator } }, now);
     });
     return (await this.findUser(id))!;
@@ -225,39 +157,31 @@ export class TenancyService {
   async updateUser(actor: Actor, id: string, input: { name?: string | undefined; isOperator?: boolean | undefined }): Promise<User> {
     const now = this.deps.clock.now();
     await this.db.transaction(async (trx) => {
-      const row = await trx('users').where({ id }).forUpdate().first();
-      if (!row) throw notFound('User');
-      const before = toUser(row);
-      const changes: Record<string, unknown> = {};
+      const before = await users.findUser(trx, id, { forUpdate: true });
+      if (!before) throw notFound('User');
+      const changes: { name?: string; isOperator?: boolean } = {};
       if (input.name !== undefined && input.name !== before.name) changes.name = input.name;
       if (input.isOperator !== undefined && input.isOperator !== before.isOperator) {
         if (!input.isOperator && actor.id === id) throw new KeygateError('conflict', 'Operators cannot remove their own operator role.');
-        changes.is_operator = input.isOperator;
+        changes.isOperator = input.isOperator;
       }
       if (Object.keys(changes).length === 0) return;
-      await trx('users').where({ id }).update({ ...changes, updated_at: now });
+      await users.updateUserRow(trx, id, changes, now);
       await appendEvent(trx, actor, {
         action: 'user.updated',
         targetType: 'user',
         targetId: id,
         accountId: null,
         environmentId: null,
-        before: { ...(changes.name !== undefined && { name: before.name }), ...(changes.is_operator !== undefined && { isOperator: before.isOperator }) },
-        after: { ...(changes.name !== undefined && { name: input.name }), ...(changes.is_operator !== undefined && { isOperator: input.isOperator }) },
+        before: { ...(changes.name !== undefined && { name: before.name }), ...(changes.isOperator !== undefined && { isOperator: before.isOperator }) },
+        after: { ...(changes.name !== undefined && { name: input.name }), ...(changes.isOperator !== undefined && { isOperator: input.isOperator }) },
       }, now);
     });
     return (await this.findUser(id))!;
   }
 
-  async membershipsOf(userId: string): Promise<Membership[]> {
-    const rows = await this.db('memberships').where({ user_id: userId }).orderBy('created_at').orderBy('id');
-    return rows.map((row: { user_id: string; account_id: string | null; environment_id: string | null; created_at: Date }) => ({
-      userId: row.user_id,
-      role: 'admin' as const,
-      accountId: row.account_id,
-      environmentId: row.environment_id,
-      createdAt: row.created_at,
-    }));
+  membershipsOf(userId: string): Promise<Membership[]> {
+    return users.membershipsOf(this.db, userId);
   }
 
   /**
@@ -268,8 +192,8 @@ export class TenancyService {
    */
   async grantAdmin(actor: Actor, userId: string, scope: AdminScope, reach: GrantReach = 'anyone'): Promise<boolean> {
     return this.db.transaction(async (trx) => {
-      const user = await trx('users').where({ id: userId }).first<{ id: string; email: string } | undefined>('id', 'email');
-      if (!user || (reach === 'account' && !(await isUserOfAccount(trx, userId, scope.accountId)))) throw notFound('User');
+      const user = await users.findUser(trx, userId);
+      if (!user || (reach === 'account' && !(await users.isUserOfAccount(trx, userId, scope.accountId)))) throw notFound('User');
       return this.grantIn(trx, actor, user, scope);
     }).catch((error: unknown) => {
       // A concurrent grant of the same role inserted it first: granted, and not by this call.
@@ -287,16 +211,14 @@ export class TenancyService {
     const now = this.deps.clock.now();
     const folded = asciiLowerCase(email);
     return this.db.transaction(async (trx) => {
-      const find = () => trx('users').whereRaw(`${ASCII_LOWER_EMAIL_SQL} = ?`, [folded]).first<{ id: string; email: string } | undefined>('id', 'email');
-      let user = await find();
+      let user = await users.findUserByFoldedEmail(trx, folded);
       if (!user) {
         const id = newId('user');
-        // DO NOTHING: a concurrent invite of the same address created it first.
-        const inserted = await trx('users').insert({ id, email: folded, name: '', is_operator: false, created_at: now, updated_at: now }).onConflict().ignore().returning('id');
-        if (inserted.length === 1) {
+        // Not inserted: a concurrent invite of the same address created it first.
+        if (await users.insertUserUnlessTaken(trx, { id, email: folded, name: '', isOperator: false }, now)) {
           await appendEvent(trx, actor, { action: 'user.created', targetType: 'user', targetId: id, accountId: null, environmentId: null, after: { email: folded, name: '', isOperator: false } }, now);
         }
-        user = await find();
+        user = await users.findUserByFoldedEmail(trx, folded);
         // Only PostgreSQL's own lower() (the unique index) saw the two addresses as one.
         if (!user) throw new KeygateError('conflict', 'A user with an email that differs only in case exists.');
       }
@@ -304,7 +226,7 @@ export class TenancyService {
     }).catch(async (error: unknown) => {
       // A concurrent invite of the same address granted it first: granted, and not by this call.
       if (!isUniqueViolation(error)) throw error;
-      const user = await this.db('users').whereRaw(`${ASCII_LOWER_EMAIL_SQL} = ?`, [folded]).first<{ id: string } | undefined>('id');
+      const user = await users.findUserByFoldedEmail(this.db, folded);
       if (!user) throw error;
       return { userId: user.id, created: false };
     });
@@ -312,9 +234,8 @@ export class TenancyService {
 
   private async grantIn(trx: Knex.Transaction, actor: Actor, user: { id: string; email: string }, scope: AdminScope): Promise<boolean> {
     const now = this.deps.clock.now();
-    const where = 'environmentId' in scope ? { user_id: user.id, environment_id: scope.environmentId } : { user_id: user.id, account_id: scope.accountId };
-    if (await trx('memberships').where(where).first()) return false;
-    await trx('memberships').insert({ id: newId('membership'), ...where, role: 'admin', created_at: now });
+    if (await users.hasMembership(trx, user.id, scope)) return false;
+    await users.insertMembership(trx, { id: newId('membership'), userId: user.id, scope }, now);
     const environmentId = 'environmentId' in scope ? scope.environmentId : null;
     await appendEvent(trx, actor, { action: 'membership.granted', targetType: 'user', targetId: user.id, accountId: scope.accountId, environmentId, after: { role: 'admin', email: user.email } }, now);
     return true;
@@ -323,9 +244,7 @@ export class TenancyService {
   async revokeAdmin(actor: Actor, userId: string, scope: AdminScope): Promise<void> {
     const now = this.deps.clock.now();
     await this.db.transaction(async (trx) => {
-      const where = 'environmentId' in scope ? { user_id: userId, environment_id: scope.environmentId } : { user_id: userId, account_id: scope.accountId };
-      const removed = await trx('memberships').where(where).delete();
-      if (removed === 0) throw notFound('Admin grant');
+      if (!(await users.deleteMembership(trx, userId, scope))) throw notFound('Admin grant');
       const environmentId = 'environmentId' in scope ? scope.environmentId : null;
       await appendEvent(trx, actor, { action: 'membership.revoked', targetType: 'user', targetId: userId, accountId: scope.accountId, environmentId, before: { role: 'admin' } }, now);
     });

@@ -7,6 +7,7 @@ import { openApiDocument } from '../../src/admin_http/openapi.js';
 import { ADMIN_PREFIX, adminRouter } from '../../src/admin_http/router.js';
 import { UsageReport } from '../../src/usage/report.js';
 import { AuditHistory } from '../../src/audit/query.js';
+import { grantsAtServer } from '../../src/keypairs/grant_store.js';
 import { ResourceServerService } from '../../src/resource_servers/service.js';
 import { createLogger } from '../../src/shared/log.js';
 import { createUser, type TestUser } from '../support/admin.js';
@@ -234,7 +235,7 @@ function registeredRoutes(): string[] {
     authenticator: new Authenticator(keygate.db.knex, keygate.config, keygate.keySet),
     keypairs: keygate.keypairs,
     tenancy: keygate.tenancy,
-    resourceServers: new ResourceServerService({ db: keygate.db.knex, changes: keygate.changes, catalog: keygate.catalog, clock: kg.clock }),
+    resourceServers: new ResourceServerService({ db: keygate.db.knex, changes: keygate.changes, catalog: keygate.catalog, clock: kg.clock, grants: grantsAtServer }),
     history: new AuditHistory(keygate.db.knex),
     usage: new UsageReport(keygate.db.knex, kg.clock, undefined),
     clock: kg.clock,

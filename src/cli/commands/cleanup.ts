@@ -6,6 +6,7 @@ import { KeypairService } from '../../keypairs/service.js';
 import { ResourceServerCatalog } from '../../resource_servers/catalog.js';
 import { systemClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
+import { deleteUsageBefore } from '../../usage/store.js';
 import { defineCommand } from '../options.js';
 
 /** `keygate cleanup [--json]`: the daily job's cleanup, now, against the configured database. */
@@ -23,7 +24,7 @@ export const cleanup = defineCommand({
       try {
         const catalog = await ResourceServerCatalog.load(db.knex, changes);
         const keypairs = new KeypairService({ db: db.knex, changes, catalog, clock: systemClock, maxActiveKeypairs: config.maxActiveKeypairs });
-        const report = await runCleanup({ db: db.knex, keypairs, clock: systemClock, log, expiredRetentionDays: config.expiredRetentionDays, usageRetentionDays: config.usageRetentionDays, expiryWarningDays: config.expiryWarningDays });
+        const report = await runCleanup({ db: db.knex, keypairs, clock: systemClock, log, expiredRetentionDays: config.expiredRetentionDays, usageRetentionDays: config.usageRetentionDays, expiryWarningDays: config.expiryWarningDays, deleteUsageBefore: (before) => deleteUsageBefore(db.knex, before) });
         process.stdout.write(
           json
             ? `${JSON.stringify(report)}\n`

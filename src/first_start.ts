@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
-import { appendEvent, SYSTEM_ACTOR } from '../audit/store.js';
-import type { Config } from '../config/config.js';
-import { insertResourceServer } from '../resource_servers/store.js';
-import { newId } from '../shared/ids.js';
+import { appendEvent, SYSTEM_ACTOR } from './audit/store.js';
+import type { Config } from './config/config.js';
+import { insertResourceServer } from './resource_servers/store.js';
+import { newId } from './shared/ids.js';
+import { insertAccount, insertEnvironment } from './tenancy/store.js';
+import { countUsers, insertUser } from './tenancy/user_store.js';
 
 export interface FirstStart {
   readonly operatorEmail: string;
@@ -20,16 +22,15 @@ export interface FirstStart {
 export async function bootstrapFirstStart(db: Knex, config: Pick<Config, 'operatorEmail' | 'defaultResource' | 'defaultScopes'>, now: Date): Promise<FirstStart | undefined> {
   return db.transaction(async (trx) => {
     await trx.raw("select pg_advisory_xact_lock(hashtext('keygate.first_start'))");
-    const existing = await trx('users').count<{ count: number }[]>({ count: '*' });
-    if (Number(existing[0]?.count ?? 0) > 0) return undefined;
+    if ((await countUsers(trx)) > 0) return undefined;
 
     const operatorId = newId('user');
     const accountId = newId('account');
     const environmentId = newId('environment');
     const resourceServerId = newId('resourceServer');
-    await trx('users').insert({ id: operatorId, email: config.operatorEmail, name: 'Operator', is_operator: true, created_at: now, updated_at: now });
-    await trx('accounts').insert({ id: accountId, name: 'Default account', created_at: now, updated_at: now });
-    await trx('environments').insert({ id: environmentId, account_id: accountId, name: 'development', created_at: now, updated_at: now });
+    await insertUser(trx, { id: operatorId, email: config.operatorEmail, name: 'Operator', isOperator: true }, now);
+    await insertAccount(trx, { id: accountId, name: 'Default account' }, now);
+    await insertEnvironment(trx, { id: environmentId, accountId, name: 'development' }, now);
     await insertResourceServer(trx, {
       id: resourceServerId,
       identifier: config.defaultResource,

@@ -1,0 +1,91 @@
+import type { Knex } from 'knex';
+
+/** What the token path reads of keypairs (one query per keypair, or a page for the cache preload) and the last-used times it writes. */
+
+/** What the token endpoint needs of a keypair, fetched in one query. */
+export interface KeypairCredentials {
+  readonly clientId: string;
+  readonly accountId: string;
+  readonly environmentId: string | null;
+  /** Scope names per resource server id: a token for a resource server carries only those granted there. */
+  readonly grants: ReadonlyMap<string, readonly string[]>;
+  readonly enabled: boolean;
+  readonly expiresAt: Date | null;
+  readonly rateLimitPerMinute: number | null;
+  readonly allowedIps: readonly string[];
+  readonly autoDisable: boolean | null;
+  readonly secrets: ReadonlyArray<{ readonly sha256: Buffer; readonly expiresAt: Date | null; readonly statusIdx: number }>;
+}
+
+interface CredentialsRow {
+  client_id: string;
+  account_id: string;
+  environment_id: string | null;
+  grants: Array<{ resource_server_id: string; scopes: string[] }>;
+  enabled: boolean;
+  expires_at: Date | null;
+  rate_limit_per_minute: number | null;
+  allowed_ips: string[];
+  auto_disable: boolean | null;
+  secrets: Array<{ sha256: string; expires_at: string | null; status_idx: number }>;
+}
+
+const CREDENTIALS_SELECT = `select k.client_id, k.account_id, k.environment_id, k.enabled, k.expires_at,
+            (select coalesce(json_agg(json_build_object('resource_server_id', g.resource_server_id, 'scopes', g.scopes)), '[]'::json)
+               from keypair_grants g where g.client_id = k.client_id) as grants,
+            k.rate_limit_per_minute, k.allowed_ips, k.auto_disable,
+            coalesce(json_agg(json_build_object('sha256', encode(s.secret_sha256, 'hex'), 'expires_at', s.expires_at, 'status_idx', s.status_idx))
+                     filter (where s.id is not null), '[]') as secrets
+       from keypairs k
+       left join keypair_secrets s on s.client_id = k.client_id`;
+
+function toCredentials(row: CredentialsRow): KeypairCredentials {
+  return {
+    clientId: row.client_id,
+    accountId: row.account_id,
+    environmentId: row.environment_id,
+    grants: new Map(row.grants.map((grant) => [grant.resource_server_id, grant.scopes])),
+    enabled: row.enabled,
+    expiresAt: row.expires_at,
+    rateLimitPerMinute: row.rate_limit_per_minute,
+    allowedIps: row.allowed_ips,
+    autoDisable: row.auto_disable,
+    secrets: row.secrets.map((secret) => ({
+      sha256: Buffer.from(secret.sha256, 'hex'),
+      expiresAt: secret.expires_at === null ? null : new Date(secret.expires_at),
+      statusIdx: Number(secret.status_idx),
+    })),
+  };
+}
+
+export async function findCredentials(db: Knex, clientId: string): Promise<KeypairCredentials | undefined> {
+  const result = await db.raw<{ rows: CredentialsRow[] }>(`${CREDENTIALS_SELECT} where k.client_id = ? group by k.client_id`, [clientId]);
+  const row = result.rows[0];
+  return row && toCredentials(row);
+}
+
+/** Enabled keypairs' credentials in client_id order, a page after `afterClientId` (the cache preload). */
+export async function listEnabledCredentials(db: Knex, afterClientId: string, limit: number): Promise<KeypairCredentials[]> {
+  const result = await db.raw<{ rows: CredentialsRow[] }>(
+    `${CREDENTIALS_SELECT} where k.enabled and k.client_id > ? group by k.client_id order by k.client_id limit ?`,
+    [afterClientId, limit],
+  );
+  return result.rows.map(toCredentials);
+}
+
+/** Rows per last-used UPDATE: the embedded database runs on the server's thread, so no one statement may stall it long. */
+const LAST_USED_CHUNK = 500;
+
+/** A batch of last-used times in one UPDATE per 500 keypairs; never moves a time backwards. */
+export async function writeLastUsed(db: Knex, entries: ReadonlyArray<readonly [string, Date]>): Promise<void> {
+  for (let start = 0; start < entries.length; start += LAST_USED_CHUNK) {
+    const chunk = entries.slice(start, start + LAST_USED_CHUNK);
+    const values = chunk.map(() => '(?, ?::timestamptz)').join(', ');
+    await db.raw(
+      `update keypairs k set last_used_at = v.at
+         from (values ${values}) as v(client_id, at)
+        where k.client_id = v.client_id and (k.last_used_at is null or k.last_used_at < v.at)`,
+      chunk.flatMap(([clientId, at]) => [clientId, at.toISOString()]),
+    );
+  }
+}
