@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { canManageAccount, canManageEnvironment, canSeeAccount, isOperator } from '../access/policy.js';
 import { Reach, requireAllowed, requireVisible } from '../access/reach.js';
 import type { AuditHistory } from '../audit/query.js';
-import { asciiLowerCase } from '../access/email.js';
+import { asciiLowerCase } from '../shared/text.js';
 import type { KeypairService } from '../keypairs/service.js';
 import type { AdminScope, TenancyService } from '../tenancy/service.js';
 import { readJsonBody } from './body.js';

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { Knex } from 'knex';
-import { asciiLowerCase } from '../access/email.js';
+import { asciiLowerCase } from '../shared/text.js';
 import { SIGNING_ALGS, type Config } from '../config/config.js';
 import type { Clock } from '../shared/clock.js';
 import { publicJwks, type KeySet } from '../signing/keystore.js';

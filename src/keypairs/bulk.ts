@@ -6,7 +6,7 @@ import { defaultScopes, resolveGrants, serversFor } from './grants.js';
 import { actorLabel } from './notices.js';
 import { resolveOwner, type KeypairOwner } from './owner_lock.js';
 import { generateSecret } from './secret.js';
-import type { KeypairServiceDeps } from './service.js';
+import type { KeypairServiceDeps } from './deps.js';
 import { countActiveKeypairs, insertKeypair, insertSecret, type NewKeypairRow, type NewSecretRow } from './store.js';
 
 /** Rows per statement: a thousand keypairs, their secrets and their audit events at a time. */

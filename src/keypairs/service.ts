@@ -1,9 +1,6 @@
 import type { Knex } from 'knex';
 import { appendEvent, appendEvents, SYSTEM_ACTOR, type Actor } from '../audit/store.js';
 import { COMMENT_MAX_LENGTH, DISABLED_REASON_MAX_LENGTH, MAX_GRACE_PERIOD_SECONDS, NAME_MAX_LENGTH, NAME_MIN_LENGTH } from '../contract/limits.js';
-import type { ChangeFeed } from '../db/notify.js';
-import type { ResourceServerCatalog } from '../resource_servers/catalog.js';
-import type { Clock } from '../shared/clock.js';
 import { KeygateError, notFound, validationFailed, type FieldError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { createKeypairsInBulk } from './bulk.js';
@@ -16,6 +13,7 @@ import { deleteExpired } from './retention.js';
 import type { CreateKeypairInput, KeypairWithSecret, UpdateKeypairInput } from './inputs.js';
 import { generateSecret, secretHint } from './secret.js';
 import { AUDITED_FIELDS, camelChanges, eventForUpdate } from './update_changes.js';
+import type { KeypairServiceDeps } from './deps.js';
 import {
   deleteKeypairRow,
   deleteKeypairsOf,
@@ -36,15 +34,7 @@ export { MAX_GRACE_PERIOD_SECONDS };
 export type { GrantInput, GrantsInput } from './grants.js';
 export type { CreateKeypairInput, KeypairWithSecret, UpdateKeypairInput } from './inputs.js';
 export type { KeypairOwner } from './owner_lock.js';
-
-export interface KeypairServiceDeps {
-  readonly db: Knex;
-  readonly changes: ChangeFeed;
-  readonly catalog: ResourceServerCatalog;
-  readonly clock: Clock;
-  /** Enabled keypairs one owner may hold (MAX_ACTIVE_KEYPAIRS). */
-  readonly maxActiveKeypairs: number;
-}
+export type { KeypairServiceDeps };
 
 /** The reason an automatic disable records. */
 export const AUTO_DISABLE_REASON = 'auto-disabled: sustained failures';

@@ -21,7 +21,7 @@ export interface PrincipalUser {
   readonly is_operator: boolean;
 }
 
-/** A user by an A-Z folded email (access/email.ts) or by id, with what a principal needs. */
+/** A user by an A-Z folded email (shared/text.ts) or by id, with what a principal needs. */
 export async function findPrincipalUser(db: Knex, who: { folded: string } | { userId: string }): Promise<PrincipalUser | undefined> {
   const query = db('users').select('id', 'email', 'name', 'is_operator');
   return ('folded' in who ? query.whereRaw(`${ASCII_LOWER_EMAIL_SQL} = ?`, [who.folded]) : query.where({ id: who.userId })).first<PrincipalUser | undefined>();

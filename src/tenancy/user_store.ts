@@ -64,7 +64,7 @@ export async function findUserByLowerEmail(db: Db, email: string): Promise<User 
   return row && toUser(row);
 }
 
-/** A user by an email already A-Z folded (access/email.ts): how sign-in and invitations match. */
+/** A user by an email already A-Z folded (shared/text.ts): how sign-in and invitations match. */
 export async function findUserByFoldedEmail(db: Db, folded: string): Promise<User | undefined> {
   const row = await db<UserRow>('users').whereRaw(`${ASCII_LOWER_EMAIL_SQL} = ?`, [folded]).first();
   return row && toUser(row);
