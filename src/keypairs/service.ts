@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { appendEvent, appendEvents, SYSTEM_ACTOR, type Actor } from '../audit/store.js';
+import { COMMENT_MAX_LENGTH, DISABLED_REASON_MAX_LENGTH, MAX_GRACE_PERIOD_SECONDS, NAME_MAX_LENGTH, NAME_MIN_LENGTH } from '../contract/limits.js';
 import { enqueueNotifications, type NotificationEvent, type NotificationPayload } from '../notifications/store.js';
 import type { ChangeFeed } from '../db/notify.js';
 import type { ResourceServerCatalog } from '../resource_servers/catalog.js';
@@ -26,7 +27,7 @@ import {
 } from './store.js';
 
 /** Longest grace period a rotation may give the previous secret: 7 days, in seconds. */
-export const MAX_GRACE_PERIOD_SECONDS = 7 * 86_400;
+export { MAX_GRACE_PERIOD_SECONDS };
 
 export type KeypairOwner = { readonly accountId: string; readonly environmentId?: undefined } | { readonly environmentId: string; readonly accountId?: undefined };
 
@@ -252,7 +253,7 @@ export class KeypairService {
     const errors = [
       ...(input.name === undefined ? [] : this.checkName(input.name)),
       ...this.checkComment(input.comment),
-      ...(input.disabledReason !== undefined && input.disabledReason.length > 500 ? [{ field: 'disabledReason', message: 'must be at most 500 characters' }] : []),
+      ...(input.disabledReason !== undefined && input.disabledReason.length > DISABLED_REASON_MAX_LENGTH ? [{ field: 'disabledReason', message: `must be at most ${DISABLED_REASON_MAX_LENGTH} characters` }] : []),
     ];
 
     const now = this.deps.clock.now();
@@ -428,11 +429,11 @@ export class KeypairService {
   }
 
   private checkName(name: string): FieldError[] {
-    return name.trim().length >= 1 && name.length <= 100 ? [] : [{ field: 'name', message: 'must be 1 to 100 characters' }];
+    return name.trim().length >= NAME_MIN_LENGTH && name.length <= NAME_MAX_LENGTH ? [] : [{ field: 'name', message: `must be ${NAME_MIN_LENGTH} to ${NAME_MAX_LENGTH} characters` }];
   }
 
   private checkComment(comment: string | undefined): FieldError[] {
-    return comment === undefined || comment.length <= 1000 ? [] : [{ field: 'comment', message: 'must be at most 1000 characters' }];
+    return comment === undefined || comment.length <= COMMENT_MAX_LENGTH ? [] : [{ field: 'comment', message: `must be at most ${COMMENT_MAX_LENGTH} characters` }];
   }
 
   /** The shorthand: the scopes granted at the default resource server. */
