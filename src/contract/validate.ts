@@ -198,16 +198,22 @@ export function validate<S extends TSchema>(schema: S, input: unknown): Static<S
   return value as Static<S>;
 }
 
-/** Query parameters arrive as strings: read each as the schema's integer or boolean says, then validate. */
+/**
+ * Query parameters arrive as strings: each is read as the schema's integer or boolean
+ * says, then validated; a parameter given twice is refused.
+ */
 export function validateQuery<S extends TSchema>(schema: S, query: Record<string, string | string[] | undefined>): Static<S> {
   const properties = (schema as Keywords).properties ?? {};
   const values: Record<string, unknown> = {};
+  const repeated: FieldError[] = [];
   for (const [key, raw] of Object.entries(query)) {
     const type = properties[key]?.type;
-    if (typeof raw !== 'string') values[key] = raw;
-    else if (type === 'integer') values[key] = /^\d+$/.test(raw) ? Number(raw) : raw;
-    else if (type === 'boolean') values[key] = raw === 'true' ? true : raw === 'false' ? false : raw;
+    if (Array.isArray(raw) && Object.hasOwn(properties, key)) repeated.push({ field: key, message: 'must be given once' });
+    else if (type === 'integer' && typeof raw === 'string' && /^\d+$/.test(raw)) values[key] = Number(raw);
+    else if (type === 'boolean' && (raw === 'true' || raw === 'false')) values[key] = raw === 'true';
     else values[key] = raw;
   }
-  return validate(schema, values);
+  const { value, errors } = walk(schema, values);
+  if (errors.length > 0 || repeated.length > 0) throw validationFailed([...errors, ...repeated]);
+  return value as Static<S>;
 }

@@ -76,3 +76,18 @@ describe('rules between fields', () => {
     expect(badDate.body.errors).toEqual([{ field: 'expiresAt', message: 'is not a real date' }]);
   });
 });
+
+describe('query strings', () => {
+  it('read as the schema says: whole numbers and booleans from text, a repeated parameter refused', async () => {
+    const list = (query: string) => kg.http.get(`/admin/v1/environments/${tenant.environmentId}/keypairs?${query}`).set('Authorization', admin.bearer);
+    expect((await list('limit=2&enabled=true')).status).toBe(200);
+    const response = await list('limit=1e2&enabled=TRUE&q=a&q=b&sort=name');
+    expect(response.status).toBe(400);
+    expect(response.body.errors).toEqual([
+      { field: 'limit', message: 'must be a whole number from 1 to 100' },
+      { field: 'enabled', message: 'must be true or false' },
+      { field: 'sort', message: 'is not a known field' },
+      { field: 'q', message: 'must be given once' },
+    ]);
+  });
+});
