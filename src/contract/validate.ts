@@ -54,12 +54,15 @@ interface Walked {
   readonly errors: FieldError[];
 }
 
-/** The keywords the walker reads; the schemas of src/contract use no others to validate. */
+/**
+ * The keywords the walker reads; the schemas of src/contract use no others to validate.
+ * (`minItems` of a grant's scopes is shown in the document but left to the catalogue
+ * check, whose message says how to grant nothing there instead.)
+ */
 interface Keywords {
   type?: string | string[];
   anyOf?: Keywords[];
   enum?: unknown[];
-  const?: unknown;
   minLength?: number;
   maxLength?: number;
   pattern?: string;
@@ -88,10 +91,11 @@ export function walk(schema: TSchema, value: unknown, path = ''): Walked {
     return parsed.ok ? { value: parsed.value, errors: [] } : fail(path, parsed.message);
   }
   if (node.anyOf) {
-    // The schemas' unions are "X or null".
-    if (value === null && node.anyOf.some((member) => member.type === 'null')) return { value: null, errors: [] };
-    const member = node.anyOf.find((candidate) => candidate.type !== 'null')!;
-    return walk(member as TSchema, value, path);
+    // A request schema's union is "X or null"; any other is checked whole by a refinement's parse.
+    const members = node.anyOf.filter((candidate) => candidate.type !== 'null');
+    if (members.length !== 1) throw new Error(`walk: a union at ${path || '(body)'} needs a refinement that parses it`);
+    if (value === null && members.length < node.anyOf.length) return { value: null, errors: [] };
+    return walk(members[0] as TSchema, value, path);
   }
   switch (node.type) {
     case 'string':
