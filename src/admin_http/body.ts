@@ -1,9 +1,7 @@
 import type { Context } from 'koa';
 import { KeygateError, validationFailed, type FieldError } from '../shared/errors.js';
-import { unstorableText } from './schema.js';
-
-/** Largest admin request body: 64 KiB. */
-export const MAX_BODY_BYTES = 64 * 1024;
+import { MAX_BODY_BYTES } from '../shared/limits.js';
+import { unstorableText } from '../contract/text.js';
 
 /**
  * Reads a JSON object body. Over 64 KiB is a 413 (read no further), anything but

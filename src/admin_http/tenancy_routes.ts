@@ -9,11 +9,9 @@ import type { AdminScope, TenancyService } from '../tenancy/service.js';
 import { readJsonBody } from './body.js';
 import { actorFor, principalOf } from './context.js';
 import { parseEventsQuery, eventsPage } from './keypairs_routes.js';
-import { boolean, optional, parseObject, string } from './schema.js';
+import { AdminInviteSchema, NameInputSchema, UserCreateSchema, UserUpdateSchema } from '../contract/tenancy.js';
+import { validate } from '../contract/validate.js';
 import { accountView, environmentView, membershipView, userView } from './views.js';
-
-const name = string({ min: 1, max: 100, trim: true });
-const email = string({ min: 3, max: 254, trim: true, pattern: /^[^@\s]+@[^@\s]+$/, patternMessage: 'must be an email address' });
 
 export function tenancyRoutes(deps: { tenancy: TenancyService; keypairs: KeypairService; history: AuditHistory }): Router {
   const router = new Router();
@@ -38,7 +36,7 @@ export function tenancyRoutes(deps: { tenancy: TenancyService; keypairs: Keypair
   async function grant(ctx: Context, scope: AdminScope): Promise<{ userId: string; created: boolean }> {
     const key = ctx.params.userId!;
     if (key.includes('@')) {
-      const address = parseObject({ userId: key }, { userId: email }).userId;
+      const address = validate(AdminInviteSchema, { userId: key }).userId;
       return tenancy.grantAdminByEmail(actorFor(ctx), address, scope);
     }
     const reach = isOperator(principalOf(ctx)) ? 'anyone' : 'account';
@@ -66,7 +64,7 @@ export function tenancyRoutes(deps: { tenancy: TenancyService; keypairs: Keypair
 
   router.post('/accounts', async (ctx) => {
     requireAllowed(isOperator(principalOf(ctx)), 'create accounts');
-    const body = parseObject(await readJsonBody(ctx), { name });
+    const body = validate(NameInputSchema, await readJsonBody(ctx));
     const account = await tenancy.createAccount(actorFor(ctx), body.name);
     ctx.status = 201;
     ctx.set('Location', `/admin/v1/accounts/${account.id}`);
@@ -80,7 +78,7 @@ export function tenancyRoutes(deps: { tenancy: TenancyService; keypairs: Keypair
   router.patch('/accounts/:accountId', async (ctx) => {
     const account = await visibleAccount(ctx);
     requireAllowed(canManageAccount(principalOf(ctx), account.id), 'change this account');
-    const body = parseObject(await readJsonBody(ctx), { name });
+    const body = validate(NameInputSchema, await readJsonBody(ctx));
     ctx.body = accountView(await tenancy.renameAccount(actorFor(ctx), account.id, body.name));
   });
 
@@ -99,7 +97,7 @@ export function tenancyRoutes(deps: { tenancy: TenancyService; keypairs: Keypair
 
   router.post('/accounts/:accountId/environments', async (ctx) => {
     const account = await visibleAccount(ctx);
-    const body = parseObject(await readJsonBody(ctx), { name });
+    const body = validate(NameInputSchema, await readJsonBody(ctx));
     const environment = await tenancy.createEnvironment(actorFor(ctx), account.id, body.name);
     ctx.status = 201;
     ctx.set('Location', `/admin/v1/environments/${environment.id}`);
@@ -120,7 +118,7 @@ export function tenancyRoutes(deps: { tenancy: TenancyService; keypairs: Keypair
   router.patch('/environments/:environmentId', async (ctx) => {
     const environment = await visibleEnvironment(ctx);
     requireAllowed(canManageEnvironment(principalOf(ctx), environment), 'change this environment');
-    const body = parseObject(await readJsonBody(ctx), { name });
+    const body = validate(NameInputSchema, await readJsonBody(ctx));
     ctx.body = environmentView(await tenancy.renameEnvironment(actorFor(ctx), environment.id, body.name));
   });
 
@@ -168,7 +166,7 @@ export function tenancyRoutes(deps: { tenancy: TenancyService; keypairs: Keypair
 
   router.post('/users', async (ctx) => {
     requireAllowed(isOperator(principalOf(ctx)), 'create users');
-    const body = parseObject(await readJsonBody(ctx), { email, name: optional(string({ max: 100, trim: true })), isOperator: optional(boolean) });
+    const body = validate(UserCreateSchema, await readJsonBody(ctx));
     const user = await tenancy.createUser(actorFor(ctx), { email: asciiLowerCase(body.email), name: body.name ?? '', isOperator: body.isOperator ?? false });
     ctx.status = 201;
     ctx.set('Location', `/admin/v1/users/${user.id}`);
@@ -188,7 +186,7 @@ export function tenancyRoutes(deps: { tenancy: TenancyService; keypairs: Keypair
     requireVisible(isOperator(principal) || ctx.params.userId === principal.userId, 'User');
     requireAllowed(isOperator(principal), 'change users');
     const user = await existingUser(ctx);
-    const body = parseObject(await readJsonBody(ctx), { name: optional(string({ max: 100, trim: true })), isOperator: optional(boolean) });
+    const body = validate(UserUpdateSchema, await readJsonBody(ctx));
     ctx.body = userView(await tenancy.updateUser(actorFor(ctx), user.id, body));
   });
 

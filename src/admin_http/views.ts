@@ -5,18 +5,26 @@ import { validationFailed } from '../shared/errors.js';
 import type { UsageSummary } from '../usage/report.js';
 import type { UsageWindowCounts } from '../usage/store.js';
 import type { Account, Environment, Membership, User } from '../tenancy/service.js';
-import { inDateTimeRange, unstorableText } from './schema.js';
+import type { AuditEventView as AuditEventViewBody, KeypairUsageView } from '../contract/activity.js';
+import type { KeypairView } from '../contract/keypairs.js';
+import type { ResourceServerView } from '../contract/resource_servers.js';
+import type { AccountView, EnvironmentView, MembershipView, UserView } from '../contract/tenancy.js';
+import { inDateTimeRange, unstorableText } from '../contract/text.js';
 
-const iso = (date: Date | null) => (date === null ? null : date.toISOString());
+function iso(date: Date): string;
+function iso(date: Date | null): string | null;
+function iso(date: Date | null): string | null {
+  return date === null ? null : date.toISOString();
+}
 
 /** A keypair as the admin API shows it: never a secret, only its hint. */
-export function keypairView(keypair: Keypair) {
+export function keypairView(keypair: Keypair): KeypairView {
   return {
     clientId: keypair.clientId,
     name: keypair.name,
     comment: keypair.comment,
-    scopes: keypair.scopes,
-    grants: keypair.grants.map((grant) => ({ resourceServer: grant.resourceServer, scopes: grant.scopes })),
+    scopes: [...keypair.scopes],
+    grants: keypair.grants.map((grant) => ({ resourceServer: grant.resourceServer, scopes: [...grant.scopes] })),
     enabled: keypair.enabled,
     disabledReason: keypair.disabledReason,
     disabledAt: iso(keypair.disabledAt),
@@ -24,7 +32,7 @@ export function keypairView(keypair: Keypair) {
     lastUsedAt: iso(keypair.lastUsedAt),
     expiresAt: iso(keypair.expiresAt),
     rateLimitPerMinute: keypair.rateLimitPerMinute,
-    allowedIps: keypair.allowedIps,
+    allowedIps: [...keypair.allowedIps],
     autoDisable: keypair.autoDisable,
     accountId: keypair.accountId,
     environmentId: keypair.environmentId,
@@ -41,7 +49,7 @@ const windowCounts = (counts: UsageWindowCounts) => ({
 });
 
 /** A keypair's usage: totals, breakdowns, the hourly series and the last requests. */
-export function usageView(clientId: string, summary: UsageSummary) {
+export function usageView(clientId: string, summary: UsageSummary): KeypairUsageView {
   return {
     clientId,
     generatedAt: summary.generatedAt.toISOString(),
@@ -64,30 +72,30 @@ export function usageView(clientId: string, summary: UsageSummary) {
   };
 }
 
-export const accountView = (account: Account) => ({ id: account.id, name: account.name, status: account.status, createdAt: iso(account.createdAt), updatedAt: iso(account.updatedAt) });
+export const accountView = (account: Account): AccountView => ({ id: account.id, name: account.name, status: account.status, createdAt: iso(account.createdAt), updatedAt: iso(account.updatedAt) });
 
-export const environmentView = (environment: Environment) => ({ ...accountView(environment), accountId: environment.accountId });
+export const environmentView = (environment: Environment): EnvironmentView => ({ ...accountView(environment), accountId: environment.accountId });
 
-export const userView = (user: User) => ({ id: user.id, email: user.email, name: user.name, isOperator: user.isOperator, createdAt: iso(user.createdAt), updatedAt: iso(user.updatedAt) });
+export const userView = (user: User): UserView => ({ id: user.id, email: user.email, name: user.name, isOperator: user.isOperator, createdAt: iso(user.createdAt), updatedAt: iso(user.updatedAt) });
 
-export const membershipView = (membership: Membership) => ({ role: membership.role, accountId: membership.accountId, environmentId: membership.environmentId, createdAt: iso(membership.createdAt) });
+export const membershipView = (membership: Membership): MembershipView => ({ role: membership.role, accountId: membership.accountId, environmentId: membership.environmentId, createdAt: iso(membership.createdAt) });
 
 /**
  * `reader` is the accounts a non-operator administers (undefined: an operator). A
  * server limited to named accounts shows such a reader only its own among them: the
  * others are other tenants' ids, and that they share a server is theirs to know.
  */
-export const resourceServerView = (server: ResourceServer, reader?: ReadonlySet<string>) => ({
+export const resourceServerView = (server: ResourceServer, reader?: ReadonlySet<string>): ResourceServerView => ({
   id: server.id,
   identifier: server.identifier,
   name: server.name,
-  scopes: server.scopes,
+  scopes: [...server.scopes],
   accessTokenTtl: server.accessTokenTtl,
   isDefault: server.isDefault,
-  availableTo: server.availableTo === null || reader === undefined ? server.availableTo : server.availableTo.filter((accountId) => reader.has(accountId)),
+  availableTo: server.availableTo === null ? null : reader === undefined ? [...server.availableTo] : server.availableTo.filter((accountId) => reader.has(accountId)),
 });
 
-export const eventView = ({ seq: _seq, ...event }: AuditEventView) => ({ ...event, at: event.at.toISOString() });
+export const eventView = ({ seq: _seq, ...event }: AuditEventView): AuditEventViewBody => ({ ...event, at: event.at.toISOString() }) as AuditEventViewBody;
 
 /** Cursors are opaque to clients: base64url of the sort key of the last item. */
 export function encodeCursor(parts: readonly string[]): string {

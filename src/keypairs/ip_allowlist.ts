@@ -1,9 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { unmapIpv4 } from '../shared/ip.js';
 
-/** Most entries one keypair's allowlist may hold. */
-export const MAX_ALLOWED_IPS = 100;
-
 /**
  * One allowlist entry in canonical form (an address, or a CIDR range written with
  * its network address), or undefined when it is neither. "10.1.2.3/8" is refused

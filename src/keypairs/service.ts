@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { appendEvent, appendEvents, SYSTEM_ACTOR, type Actor } from '../audit/store.js';
-import { COMMENT_MAX_LENGTH, DISABLED_REASON_MAX_LENGTH, MAX_GRACE_PERIOD_SECONDS, NAME_MAX_LENGTH, NAME_MIN_LENGTH } from '../contract/limits.js';
+import { COMMENT_MAX_LENGTH, DISABLED_REASON_MAX_LENGTH, MAX_GRACE_PERIOD_SECONDS, NAME_MAX_LENGTH, NAME_MIN_LENGTH } from '../shared/limits.js';
 import { KeygateError, notFound, validationFailed, type FieldError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { createKeypairsInBulk } from './bulk.js';

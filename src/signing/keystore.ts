@@ -2,6 +2,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { ConfigError, SIGNING_ALGS, type Config, type SigningAlg } from '../config/config.js';
+import { ACCESS_TOKEN_TTL_MAX_SECONDS } from '../shared/limits.js';
 
 /** A private signing key as stored in keys/jwks.json. */
 export interface StoredKey extends JWK {
@@ -28,7 +29,7 @@ export interface KeySet {
 }
 
 /** Longest access-token lifetime Keygate allows (resource_servers.access_token_ttl), in seconds. */
-export const MAX_TOKEN_TTL_SECONDS = 86_400;
+export const MAX_TOKEN_TTL_SECONDS = ACCESS_TOKEN_TTL_MAX_SECONDS;
 
 export async function generateSigningKey(alg: SigningAlg, now: number): Promise<StoredKey> {
   const { privateKey } = await generateKeyPair(alg === 'EdDSA' ? 'Ed25519' : alg, { extractable: true, modulusLength: 2048 });

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { unstorableText } from '../../admin_http/schema.js';
+import { unstorableText } from '../../contract/text.js';
 import { KeygateError, validationFailed, type FieldError } from '../../shared/errors.js';
 
 /** Largest form the console reads: 64 KiB, as the admin API. */

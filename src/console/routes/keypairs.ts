@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Reach } from '../../access/reach.js';
-import { parseKeypairCreate } from '../../admin_http/keypairs_routes.js';
+import { parseKeypairCreate } from '../../contract/parse.js';
 import type { AuditHistory } from '../../audit/query.js';
 import type { KeypairService } from '../../keypairs/service.js';
 import type { Keypair } from '../../keypairs/store.js';

@@ -1,4 +1,4 @@
-import { DISABLED_REASON_MAX_LENGTH, COMMENT_MAX_LENGTH, MAX_GRACE_PERIOD_SECONDS } from '../../contract/limits.js';
+import { DISABLED_REASON_MAX_LENGTH, COMMENT_MAX_LENGTH, MAX_GRACE_PERIOD_SECONDS } from '../../shared/limits.js';
 import type { AuditEventView } from '../../audit/query.js';
 import type { Keypair } from '../../keypairs/store.js';
 import type { ResourceServer } from '../../resource_servers/store.js';

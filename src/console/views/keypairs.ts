@@ -1,4 +1,4 @@
-import { COMMENT_MAX_LENGTH, NAME_MAX_LENGTH, NAME_MIN_LENGTH, RATE_LIMIT_MAX_PER_MINUTE, RATE_LIMIT_MIN_PER_MINUTE } from '../../contract/limits.js';
+import { COMMENT_MAX_LENGTH, NAME_MAX_LENGTH, NAME_MIN_LENGTH, RATE_LIMIT_MAX_PER_MINUTE, RATE_LIMIT_MIN_PER_MINUTE } from '../../shared/limits.js';
 import type { Keypair } from '../../keypairs/store.js';
 import type { ResourceServer } from '../../resource_servers/store.js';
 import type { FieldError } from '../../shared/errors.js';

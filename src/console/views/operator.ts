@@ -1,4 +1,4 @@
-import { ACCESS_TOKEN_TTL_MAX_SECONDS, ACCESS_TOKEN_TTL_MIN_SECONDS, EMAIL_MAX_LENGTH, NAME_MAX_LENGTH } from '../../contract/limits.js';
+import { ACCESS_TOKEN_TTL_MAX_SECONDS, ACCESS_TOKEN_TTL_MIN_SECONDS, EMAIL_MAX_LENGTH, NAME_MAX_LENGTH } from '../../shared/limits.js';
 import type { ResourceServer } from '../../resource_servers/store.js';
 import type { FieldError } from '../../shared/errors.js';
 import type { Account, Environment, User } from '../../tenancy/service.js';

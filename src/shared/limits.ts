@@ -26,12 +26,17 @@ export const MAX_SCOPES_PER_RESOURCE_SERVER = 200;
 /** Accounts a resource server is limited to (`availableTo`). */
 export const MAX_AVAILABLE_TO = 1000;
 export const RESOURCE_IDENTIFIER_MAX_LENGTH = 500;
+/** An account id as `availableTo` names it. */
+export const ACCOUNT_ID_MAX_LENGTH = 100;
 
 /** A resource server's access-token lifetime, seconds. */
 export const ACCESS_TOKEN_TTL_MIN_SECONDS = 60;
 export const ACCESS_TOKEN_TTL_MAX_SECONDS = DAY_SECONDS;
+/** What a resource server created without `accessTokenTtl` gets. */
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 300;
 
 /** `expiresIn` of a keypair: at most ten years ahead. */
+export const MIN_EXPIRES_IN_SECONDS = 60;
 export const MAX_EXPIRES_IN_SECONDS = 10 * 365 * DAY_SECONDS;
 /** How long a rotated-out secret keeps working. */
 export const MAX_GRACE_PERIOD_SECONDS = 7 * DAY_SECONDS;
@@ -45,6 +50,10 @@ export const MAX_ALLOWED_IPS = 100;
 /** `limit` of a list: 1 to 100, default 50. */
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 100;
+/** `cursor` as sent back: opaque, at most this long. */
+export const CURSOR_MAX_LENGTH = 500;
+/** Text filters of a list (`q`, `action`, `actor`, `environment`). */
+export const QUERY_TEXT_MAX_LENGTH = 100;
 
 /** Largest admin API request body, bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
