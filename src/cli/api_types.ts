@@ -1,68 +1,21 @@
 /**
- * The admin API's response shapes as the CLI reads them, written by hand. Every
- * command file imports them from here, so that they can come from the contract's
- * schemas (src/contract/) in one place.
+ * The admin API's response shapes as the CLI reads them: the contract's view types
+ * (src/contract/), so a field the API adds or renames reaches the CLI's typecheck.
  */
+import type { AuditEventView, KeypairUsageView, KeypairView, KeypairWithSecretView, MeView, ProblemView } from '../contract/index.js';
 
-export interface Keypair {
-  clientId: string;
-  name: string;
-  comment: string;
-  scopes: string[];
-  grants: Array<{ resourceServer: string; scopes: string[] }>;
-  enabled: boolean;
-  disabledReason: string | null;
-  secretHint: string | null;
-  lastUsedAt: string | null;
-  expiresAt: string | null;
-  rateLimitPerMinute: number | null;
-  allowedIps: string[];
-  autoDisable: boolean | null;
-  accountId: string;
-  environmentId: string | null;
-  createdBy: string;
-  createdAt: string;
-  version: number;
-  clientSecret?: string;
-}
+/** A keypair as listed, shown, or just created (then with its one-time secret). */
+export type Keypair = KeypairView & Partial<Pick<KeypairWithSecretView, 'clientSecret'>>;
+export type AuditEvent = AuditEventView;
+export type Usage = KeypairUsageView;
+export type Counts = KeypairUsageView['last24h'];
+/** `GET /me`: who the token speaks for and what they administer. */
+export type Me = MeView;
+/** An application/problem+json error body. */
+export type Problem = ProblemView;
 
-export interface AuditEvent {
-  at: string;
-  action: string;
-  actor: { type: string; email: string | null; id: string | null };
-  ip: string | null;
-  after: unknown;
-}
-
-export interface Counts {
-  issued: number;
-  refused: number;
-}
-
-export interface Usage {
-  last24h: Counts;
-  last7d: Counts;
-  refusalsByReason: Array<{ reason: string; last24h: number; last7d: number }>;
-  topResources: Array<{ resource: string; last7d: Counts }>;
-  topScopes: Array<{ scope: string; last7d: Counts }>;
-  hourly: Array<{ hour: string } & Counts>;
-  recentRequests: Array<{ at: string; outcome: string; reason: string | null; ip: string | null; userAgent: string | null }>;
-}
-
+/** Every list of the admin API: a page of items and the cursor of the next one. */
 export interface Page<T> {
   data: T[];
   nextCursor: string | null;
-}
-
-/** `GET /me`: who the token speaks for and what they administer. */
-export interface Me {
-  isOperator: boolean;
-  memberships: Array<{ accountId: string; environmentId: string | null; environmentName: string | null }>;
-}
-
-/** An application/problem+json error body. */
-export interface Problem {
-  detail?: string;
-  title?: string;
-  errors?: Array<{ field: string; message: string }>;
 }
