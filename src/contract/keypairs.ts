@@ -3,6 +3,7 @@ import { canonicalIpEntry } from '../keypairs/ip_allowlist.js';
 import { closed, dateTimeInput, entityName, idOf, listOf, nullable, nullableIdOf, nullableTimestamp, scopeToken, timestamp } from './common.js';
 import {
   COMMENT_MAX_LENGTH,
+  DAY_SECONDS,
   DISABLED_REASON_MAX_LENGTH,
   MAX_ALLOWED_IPS,
   MAX_EXPIRES_IN_SECONDS,
@@ -17,7 +18,7 @@ import {
 import { optional, refine } from './validate.js';
 
 /** Presets of `expiresIn`, as the product documents offer them, in seconds. */
-export const EXPIRY_PRESETS = { '1d': 86_400, '7d': 7 * 86_400, '30d': 30 * 86_400, '90d': 90 * 86_400 } as const;
+export const EXPIRY_PRESETS = { '1d': DAY_SECONDS, '7d': 7 * DAY_SECONDS, '30d': 30 * DAY_SECONDS, '90d': 90 * DAY_SECONDS } as const;
 
 /** One grant: scopes of one resource server's catalogue. */
 const grant = (scopesDescription: string) =>

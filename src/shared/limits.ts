@@ -3,7 +3,7 @@
  * and the OpenAPI document read them from here, so a limit changes in one place.
  */
 
-const DAY_SECONDS = 86_400;
+export const DAY_SECONDS = 86_400;
 
 /** Names of keypairs, accounts, environments, users and resource servers. */
 export const NAME_MIN_LENGTH = 1;

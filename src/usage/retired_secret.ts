@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { SYSTEM_ACTOR } from '../audit/store.js';
+import { findKeypair } from '../keypairs/store.js';
 import { enqueueNotifications, notifiedSince } from '../notifications/store.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
@@ -44,13 +45,13 @@ export class RetiredSecretNotices {
     // Most batches come after the day's notice: answered without a lock.
     if (await notifiedSince(db, clientId, 'keypair.retired_secret_used', since)) return;
     const notified = await db.transaction(async (trx) => {
-      const keypair = await trx('keypairs').where({ client_id: clientId }).forUpdate().first<{ name: string; account_id: string; environment_id: string | null } | undefined>('name', 'account_id', 'environment_id');
+      const keypair = await findKeypair(trx, clientId, { forUpdate: true });
       if (!keypair || (await notifiedSince(trx, clientId, 'keypair.retired_secret_used', since))) return false;
       await enqueueNotifications(trx, [{
         event: 'keypair.retired_secret_used',
         clientId,
-        accountId: keypair.account_id,
-        environmentId: keypair.environment_id,
+        accountId: keypair.accountId,
+        environmentId: keypair.environmentId,
         payload: { name: keypair.name, actorType: SYSTEM_ACTOR.type, actorId: null, at: entry.last.toISOString(), addresses: [...entry.addresses] },
       }], now);
       return true;
