@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wrongSecret } from '../support/admin.js';
 import { freePort, runCli, startServerProcess, type ServerProcess } from '../support/cli.js';
 
 /**
@@ -112,7 +113,7 @@ describe('keygate keypairs', () => {
 
     expect((await token(clientId, clientSecret)).status).toBe(200);
     expect((await token(clientId, clientSecret)).status).toBe(200);
-    expect((await token(clientId, `${clientSecret.slice(0, -1)}x`)).status).toBe(401);
+    expect((await token(clientId, wrongSecret(clientSecret))).status).toBe(401);
 
     const usage = await keygate('keypairs', 'usage', clientId);
     expect(usage.code).toBe(0);

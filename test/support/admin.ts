@@ -28,3 +28,8 @@ export async function createUser(
   const token = await adminToken(keygate, email);
   return { id: user.id, email, token, bearer: `Bearer ${token}` };
 }
+
+/** A secret that differs from `secret` in its last character: always wrong, never by chance the same. */
+export function wrongSecret(secret: string): string {
+  return `${secret.slice(0, -1)}${secret.endsWith('x') ? 'y' : 'x'}`;
+}
