@@ -1,6 +1,9 @@
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // `keygate/verifier` resolves to dist/ through package.json's exports; the tests check the sources.
+  resolve: { alias: { 'keygate/verifier': path.resolve(import.meta.dirname, 'src/verifier/index.ts') } },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global_setup.ts'],

@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `npx keygate` and `npm start` work right
-// after `npm ci` with no build step.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli/main.ts');
+// Runs the compiled CLI (`npm run build`, run by `npm ci` through `prepare`): no
+// TypeScript is loaded at run time. The tests run the sources through
+// test/support/keygate_source.js instead, so they never see a stale dist/.
+await import('../dist/src/cli/main.js');

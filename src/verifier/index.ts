@@ -1,7 +1,6 @@
 /**
- * keygate/verifier: checks Keygate access tokens (RFC 9068 JWTs) inside a resource
- * server, with no call to Keygate per request. Imports jose and node built-ins only.
+ * keygate/verifier: the same library as the `@keygate/verifier` package (packages/verifier),
+ * re-exported so code that imports it from the server package keeps working. Imported by
+ * relative path so tests, tsx and the compiled build all read the current source.
  */
-export { VerifierError, type VerifierErrorCode } from './errors.js';
-export { createVerifier, DEFAULT_ALGORITHMS, DEFAULT_CLOCK_TOLERANCE_SECONDS, type VerifiedToken, type Verifier, type VerifierOptions } from './verify.js';
-export { authenticate, bearerToken, koaRequireToken, refusal, requireToken } from './middleware.js';
+export * from '../../packages/verifier/src/index.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import { freePort } from '../support/cli.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/keygate.js');
+const BIN = path.resolve(import.meta.dirname, '../support/keygate_source.js');
 
 it('WORKERS=2 with PostgreSQL unreachable: the supervisor re-forks with backoff, not in a tight loop', { timeout: 120_000 }, async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'keygate-supervisor-'));

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { waitFor } from './wait.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/keygate.js');
+const BIN = path.resolve(import.meta.dirname, './keygate_source.js');
 
 /** The environment a CLI child gets: the test runner's, minus anything that would point it elsewhere. */
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {

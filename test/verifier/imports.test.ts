@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const VERIFIER_DIR = path.resolve(import.meta.dirname, '../../src/verifier');
+const VERIFIER_DIR = path.resolve(import.meta.dirname, '../../packages/verifier/src');
 
 /** Every module a verifier file imports, from `import … from '…'` and `export … from '…'`. */
 async function importsOf(file: string): Promise<string[]> {
