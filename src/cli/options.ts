@@ -38,7 +38,7 @@ export interface Command {
 }
 
 /** Flags every command takes. */
-export const GLOBAL_FLAGS = { help: { type: 'boolean', short: 'h' } } as const satisfies Flags;
+export const GLOBAL_FLAGS = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } } as const satisfies Flags;
 
 /** Declares a command with its own flags; `run` sees those flags only, typed. */
 export function defineCommand<const F extends Flags>(command: { name: string; flags: F; run(config: Config, line: CommandLine<F>): Promise<void> }): Command {
@@ -54,9 +54,9 @@ export function defineCommand<const F extends Flags>(command: { name: string; fl
 }
 
 /**
- * Every command's flags in one table. Until per-command flags are enforced, a command
- * accepts (and ignores) the flags of the others, as the CLI always has, so each name
- * must mean the same everywhere.
+ * Every command's flags in one table: only to find the command's name in a line whose
+ * flags come first (`keygate --url U keypairs list`), so each name must mean the same
+ * everywhere.
  */
 function everyFlag(commands: readonly Command[]): Flags {
   const table: Record<string, Flag> = { ...GLOBAL_FLAGS };
@@ -72,15 +72,51 @@ function everyFlag(commands: readonly Command[]): Flags {
   return table;
 }
 
+/** Levenshtein distance, for "did you mean". */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** The declared flag nearest to `given` (a name without dashes). */
+export function closestFlag(given: string, flags: Flags): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of Object.keys(flags)) {
+    const distance = editDistance(given, name);
+    if (!best || distance < best.distance) best = { name, distance };
+  }
+  return best?.name;
+}
+
 /**
- * Splits `keygate [command] [words...] [--flags...]`: the command name (default
- * `serve`), whether help was asked for, and the rest for the command. Throws parseArgs'
- * ERR_PARSE_ARGS_* errors for a flag no command declares or a value missing.
+ * Splits `keygate [command] [words...] [--flags...]`: the command name (`help` when
+ * none is given: a bare `keygate` must not start a second server), whether help or the
+ * version was asked for, and the rest for the command. A flag the command does not
+ * declare is a UsageError naming the nearest one it does.
  */
-export function parseCommandLine(argv: string[], commands: readonly Command[]): { name: string; help: boolean; line: ParsedLine } {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: everyFlag(commands) });
-  const [name = 'serve', ...words] = positionals;
-  return { name, help: values.help === true, line: { words, values } };
+export function parseCommandLine(argv: string[], commands: readonly Command[]): { name: string; help: boolean; version: boolean; line: ParsedLine } {
+  const loose = parseArgs({ args: argv, allowPositionals: true, strict: false, options: everyFlag(commands) });
+  const command = commands.find((candidate) => candidate.name === loose.positionals[0]);
+  const flags: Flags = { ...GLOBAL_FLAGS, ...command?.flags };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: flags });
+  } catch (error) {
+    const unknown = (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'(-{1,2}[^']+)'/.exec((error as Error).message)?.[1] : undefined;
+    if (!unknown) throw error;
+    const given = unknown.replace(/^-+/, '').replace(/=.*$/, '');
+    const owner = command ? `keygate ${command.name}` : 'keygate';
+    throw new UsageError(`unknown flag ${unknown} for ${owner}; did you mean --${closestFlag(given, flags)}?`);
+  }
+  const [name = 'help', ...words] = parsed.positionals;
+  return { name, help: parsed.values.help === true, version: parsed.values.version === true, line: { words, values: parsed.values } };
 }
 
 /** A flag taking whole seconds, or `fallback` when not given. */

@@ -1,3 +1,4 @@
+import { GLOBAL_FLAGS, type Flag, type Flags } from './options.js';
 import { ADMIN_TOKEN_TTL_SECONDS } from '../signing/admin_token.js';
 import { KEY_ACTIVATION_DELAY_SECONDS, MAX_TOKEN_TTL_SECONDS } from '../signing/keystore.js';
 
@@ -5,14 +6,17 @@ import { KEY_ACTIVATION_DELAY_SECONDS, MAX_TOKEN_TTL_SECONDS } from '../signing/
 export const USAGE = `keygate: OAuth 2.0 client-credentials server for machine clients
 
 Usage:
-  keygate serve                          run the server (the default command)
+  keygate help [COMMAND]                 this text, or one command's usage and flags (also COMMAND --help)
+  keygate --version                      the installed version
+  keygate serve                          run the server (what npm start runs; a bare keygate prints this help)
   keygate migrate [--down]               apply migrations (or roll all of them back)
   keygate cleanup [--json]               delete keypairs expired over EXPIRED_RETENTION_DAYS ago (audited),
                                          retired secrets as old, usage over USAGE_RETENTION_DAYS old
                                          (the server also runs this daily)
   keygate keys list                      list the signing keys
-  keygate keys rotate [--activate-in S]  add a signing key, published at once and signing S seconds
-                                         later (default ${KEY_ACTIVATION_DELAY_SECONDS}); the old ones stay published
+  keygate keys rotate [--activate-in S]  add a signing key, published once the server restarts or gets
+                                         SIGHUP, signing S seconds later (default ${KEY_ACTIVATION_DELAY_SECONDS});
+                                         the old ones stay published
   keygate keys retire [--max-token-ttl S]
                                          drop keys that stopped signing over S seconds ago
                                          (default ${MAX_TOKEN_TTL_SECONDS}, the longest token lifetime)
@@ -44,3 +48,21 @@ Admin commands (call the running server's admin API; add --json for scripts):
   (default: an operator token signed with the keys in KEYS_FILE).
 
 Configuration comes from the environment; see README.md.`;
+
+
+/**
+ * `keygate help COMMAND` and `keygate COMMAND --help`: that command's lines of USAGE
+ * (the one place the commands are described) and every flag it accepts.
+ */
+export function commandUsage(name: string, flags: Flags): string {
+  const lines = USAGE.split('\n');
+  const own: string[] = [];
+  let inCommand = false;
+  for (const line of lines) {
+    if (line.startsWith(`  keygate ${name} `) || line === `  keygate ${name}`) inCommand = true;
+    else if (!/^ {10,}\S/.test(line) || line.trimStart().startsWith('keygate ')) inCommand = false;
+    if (inCommand) own.push(line);
+  }
+  const flagNames = Object.entries<Flag>({ ...flags, ...GLOBAL_FLAGS }).map(([flag, { short }]) => (short ? `--${flag} (-${short})` : `--${flag}`));
+  return `Usage:\n${own.join('\n')}\n\nFlags: ${flagNames.join(', ')}`;
+}

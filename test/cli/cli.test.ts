@@ -93,6 +93,38 @@ describe('keygate keys and admin-token', () => {
   });
 });
 
+describe('help, version and unknown flags', () => {
+  it('a bare keygate prints the help and exits 0 without starting a server', async () => {
+    const bare = await runCli([], { DATA_DIR: path.join(dir, 'bare-data'), KEYS_FILE: path.join(dir, 'bare.json') }, dir);
+    expect(bare.code).toBe(0);
+    expect(bare.stdout).toContain('keygate serve ');
+    expect(bare.stdout).not.toContain('Keygate listening');
+  });
+
+  it('--version prints the package version', async () => {
+    const { version } = JSON.parse(await readFile(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    const result = await runCli(['--version'], {}, dir);
+    expect(result).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+
+  it.each([[['help', 'keys']], [['keys', '--help']]])('%o prints that command only, with its flags', async (args) => {
+    const result = await runCli(args, {}, dir);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('keygate keys rotate [--activate-in S]');
+    expect(result.stdout).toContain('published once the server restarts or gets\n');
+    expect(result.stdout).toContain('Flags: --max-token-ttl, --activate-in, --help (-h), --version');
+    expect(result.stdout).not.toContain('keygate keypairs');
+  });
+
+  it('an unknown flag is one line naming it and the nearest flag of that command', async () => {
+    const result = await runCli(['keys', 'rotate', '--activate', '5'], {}, dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('keygate: unknown flag --activate for keygate keys; did you mean --activate-in?\n');
+    const other = await runCli(['keypairs', 'list', '--limt', '5'], {}, dir);
+    expect(other.stderr).toBe('keygate: unknown flag --limt for keygate keypairs; did you mean --limit?\n');
+  });
+});
+
 describe('keygate migrate', () => {
   it('applies the migrations to the embedded database, and rolls them back with --down', async () => {
     const env = { DATA_DIR: path.join(dir, 'migrate-data'), KEYS_FILE: path.join(dir, 'migrate.json') };

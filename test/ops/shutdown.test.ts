@@ -126,10 +126,10 @@ function fetchJwksOn(port: number, agent: Agent): Promise<{ connection: string |
 }
 
 describe('SIGHUP', () => {
-  it('reloads the signing keys of a running server: a rotated key is published at once', async () => {
+  it('reloads the signing keys of a running server: a rotated key is published at once, said in a JSON log line', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'keygate-sighup-'));
     const port = await freePort();
-    const env = { PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATA_DIR: path.join(dir, 'data'), KEYS_FILE: path.join(dir, 'jwks.json') };
+    const env = { PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATA_DIR: path.join(dir, 'data'), KEYS_FILE: path.join(dir, 'jwks.json'), LOG_LEVEL: 'info' };
     const server = await startServerProcess(env, dir);
     try {
       const kids = async () => ((await (await fetch(`${server.url}/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map((key) => key.kid);
@@ -140,7 +140,11 @@ describe('SIGHUP', () => {
       server.child.kill('SIGHUP');
       await waitFor(async () => (await kids()).includes(added), { timeoutMs: 5000 });
       expect(await kids()).toContain(added);
-      expect(server.output()).toContain('SIGHUP: signing keys reloaded (2 published)');
+      const reloaded = server
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('signing keys reloaded'));
+      expect(reloaded.map((line) => JSON.parse(line) as unknown)).toEqual([expect.objectContaining({ level: 'info', msg: 'signing keys reloaded', signal: 'SIGHUP', published: 2 })]);
     } finally {
       await server.stop();
     }

@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import { ConfigError, type Config } from '../../config/config.js';
+import { createLogger } from '../../shared/log.js';
 import { defineCommand } from '../options.js';
 
 async function runServer(config: Config): Promise<void> {
@@ -68,11 +69,13 @@ async function runServer(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // A JSON line like every other log line, so log collectors parse it.
+  const log = createLogger(config.logLevel);
   process.on('SIGHUP', () => {
     keygate
       .reloadKeys()
-      .then(() => out(`SIGHUP: signing keys reloaded (${keygate.keySet().keys.length} published)`))
-      .catch((error: Error) => process.stderr.write(`keygate: key reload failed, keeping the old keys: ${error.message}\n`));
+      .then(() => log.info('signing keys reloaded', { signal: 'SIGHUP', published: keygate.keySet().keys.length }))
+      .catch((error: Error) => log.error('signing key reload failed, keeping the old keys', { signal: 'SIGHUP', detail: error.message }));
   });
 }
 
