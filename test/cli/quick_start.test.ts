@@ -1,4 +1,5 @@
-import { mkdtemp } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -55,5 +56,25 @@ describe('the README quick start', () => {
     const refused = await fetchToken();
     expect(refused.status).toBe(401);
     expect(await refused.json()).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
+  });
+
+  it("the README's shell lines set CLIENT_ID and CLIENT_SECRET from --json, and they fetch a token", async () => {
+    const issuer = `http://localhost:${env.PORT}`;
+    const readme = await readFile(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
+    const created = /^CREATED=\$\(npx keygate (.+)\)$/m.exec(readme)![1]!.split(' ');
+    const extract = (variable: string) => new RegExp(`^${variable}=\\$\\(node -pe '([^']+)' "\\$CREATED"\\)$`, 'm').exec(readme)![1]!;
+    const result = await runCli(created, env, dir);
+    expect(result.code).toBe(0);
+    const node = (expression: string) =>
+      new Promise<string>((resolve, reject) => execFile(process.execPath, ['-pe', expression, result.stdout], (error, stdout) => (error ? reject(error) : resolve(stdout.trim()))));
+    const clientId = await node(extract('CLIENT_ID'));
+    const clientSecret = await node(extract('CLIENT_SECRET'));
+    expect(clientId).toMatch(/^kp_\w+$/);
+    const response = await fetch(`${issuer}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&scope=read',
+    });
+    expect(response.status).toBe(200);
   });
 });
