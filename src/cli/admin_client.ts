@@ -61,7 +61,7 @@ export class AdminClient {
       });
       text = await response.text();
     } catch {
-      throw new CliError(`cannot reach ${this.baseUrl}: is the server running (npm start)?`);
+      throw new CliError(`cannot reach ${this.baseUrl}: is the server running (npm start)? If it listens elsewhere, set KEYGATE_URL or pass --url`);
     }
     if (response.status === 204) return undefined as T;
     let parsed: unknown;

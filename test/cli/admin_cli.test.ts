@@ -187,7 +187,7 @@ describe('keygate keypairs', () => {
     const port = await freePort();
     const result = await runCli(['keypairs', 'list', '--url', `http://127.0.0.1:${port}`], env, dir);
     expect(result.code).toBe(1);
-    expect(result.stderr.trim()).toBe(`keygate: cannot reach http://127.0.0.1:${port}: is the server running (npm start)?`);
+    expect(result.stderr.trim()).toBe(`keygate: cannot reach http://127.0.0.1:${port}: is the server running (npm start)? If it listens elsewhere, set KEYGATE_URL or pass --url`);
   });
 });
 
