@@ -114,6 +114,18 @@ async function owner(client: AdminClient, values: KeypairValues): Promise<string
   throw new CliError(`you administer several environments; pick one with --environment:\n${environments.map((environment) => `  ${environment.id}  ${environment.name}`).join('\n')}`);
 }
 
+/**
+ * A keypair without scopes gets no token (invalid_target), so create refuses to make
+ * one by omission; granting the default server's every scope instead would hand out
+ * `write` to someone who asked for nothing. `--scopes ""` still makes one on purpose.
+ */
+async function scopesNeeded(client: AdminClient): Promise<CliError> {
+  const servers = await client.call<Page<{ identifier: string; isDefault?: boolean; scopes: Array<{ name: string }> }>>('GET', '/resource-servers');
+  const fallback = servers.data.find((server) => server.isDefault);
+  const offer = fallback ? `; the default resource server ${fallback.identifier} has: ${fallback.scopes.map((scope) => scope.name).join(' ')}` : '';
+  return new CliError(`keypairs create needs --scopes "..." or --grant URI=scope,...: without them its token requests fail with invalid_target${offer}`);
+}
+
 /** `keygate keypairs create|list|show|update|disable|enable|rotate|delete|events|usage` */
 export const keypairs = defineAdminCommand({
   name: 'keypairs',
@@ -122,7 +134,8 @@ export const keypairs = defineAdminCommand({
     switch (action) {
       case 'create': {
         const grants = parseGrantOptions(values.grant);
-        const scopes = words(values.scopes) ?? (grants ? undefined : []);
+        if (values.scopes === undefined && !grants) throw await scopesNeeded(client);
+        const scopes = words(values.scopes);
         const body = { name: requireValue(values.name, '--name'), ...(scopes && { scopes }), ...(grants && { grants }), ...(values.comment !== undefined && { comment: values.comment }), ...expiry(values.expires), ...guards(values) };
         const created = await client.call<Keypair>('POST', `${await owner(client, values)}/keypairs`, body);
         return values.json ? created : showSecret(client, created, 'Created');
