@@ -1,7 +1,6 @@
-import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, type TestUser } from '../support/admin.js';
-import { createKeypair, createTenant, startTestKeygate, type Tenant, type TestKeygate } from '../support/keygate.js';
+import { createKeypair, createTenant, startTestKeygate, whileTableLocked, type Tenant, type TestKeygate } from '../support/keygate.js';
 
 // access/reach.ts reads "missing" as not found and nothing else: a keypair lookup that
 // times out reaches the admin API's caller as a 503, never as a 404. On a real
@@ -22,17 +21,13 @@ describe.runIf(databaseUrl)('reach: a keypair that cannot be read is not a missi
 
   it('the admin API answers 503 for the keypair and its history while the keypairs table is locked, 404 only for an unknown one', async () => {
     const { keypair } = await createKeypair(kg.keygate, { owner: { environmentId: tenant.environmentId } });
-    const trx: Knex.Transaction = await kg.keygate.db.knex.transaction();
-    try {
-      await trx.raw('lock table keypairs in access exclusive mode');
+    await whileTableLocked(kg.keygate.db.knex, 'keypairs', async () => {
       for (const path of [`/admin/v1/keypairs/${keypair.clientId}`, `/admin/v1/keypairs/${keypair.clientId}/events`]) {
         const response = await kg.http.get(path).set('Authorization', admin.bearer);
         expect(response.status, path).toBe(503);
         expect(response.body, path).toMatchObject({ code: 'database_unavailable' });
       }
-    } finally {
-      await trx.rollback();
-    }
+    });
     expect((await kg.http.get(`/admin/v1/keypairs/${keypair.clientId}`).set('Authorization', admin.bearer)).status).toBe(200);
     expect((await kg.http.get('/admin/v1/keypairs/kp_unknown').set('Authorization', admin.bearer)).status).toBe(404);
   });

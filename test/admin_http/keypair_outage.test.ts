@@ -1,7 +1,7 @@
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, type TestUser } from '../support/admin.js';
-import { createKeypair, createTenant, ownDatabase, startTestKeygate, type TestKeygate } from '../support/keygate.js';
+import { createKeypair, createTenant, ownDatabase, startTestKeygate, whileTableLocked, type TestKeygate } from '../support/keygate.js';
 
 /*
  * A keypair read that the database does not answer is the database's failure (503),
@@ -33,18 +33,14 @@ describe.runIf(process.env.TEST_DATABASE_URL)('a keypair read the database does 
 
   it('is a 503 with Retry-After on GET /keypairs/:id and on its history, never a 404', async () => {
     expect((await kg.http.get(`/admin/v1/keypairs/${clientId}`).set('Authorization', operator.bearer)).status).toBe(200);
-    const trx = await locker.transaction();
-    try {
-      await trx.raw('lock table keypairs in access exclusive mode');
+    await whileTableLocked(locker, 'keypairs', async () => {
       for (const path of [`/admin/v1/keypairs/${clientId}`, `/admin/v1/keypairs/${clientId}/events`]) {
         const response = await kg.http.get(path).set('Authorization', operator.bearer);
         expect(response.status, path).toBe(503);
         expect(response.headers['retry-after'], path).toBeDefined();
         expect(response.body, path).toMatchObject({ status: 503, code: 'database_unavailable' });
       }
-    } finally {
-      await trx.rollback();
-    }
+    });
     expect((await kg.http.get(`/admin/v1/keypairs/${clientId}`).set('Authorization', operator.bearer)).status).toBe(200);
   });
 });

@@ -1,9 +1,8 @@
-import type { Knex } from 'knex';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintConsoleLink } from '../../src/console/sign_in.js';
 import { createUser, type TestUser } from '../support/admin.js';
-import { createKeypair, createTenant, startTestKeygate, type Tenant, type TestKeygate } from '../support/keygate.js';
+import { createKeypair, createTenant, startTestKeygate, whileTableLocked, type Tenant, type TestKeygate } from '../support/keygate.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp_proxy.js';
 
 // A database that does not answer is a 503 page with Retry-After: never "not found",
@@ -37,16 +36,7 @@ describe.runIf(databaseUrl)('console: one lookup that times out', () => {
   });
   afterAll(() => kg?.close());
 
-  /** Runs `request` while another connection holds `table` locked, so every statement on it times out. */
-  async function whileLocked<T>(table: 'keypairs' | 'users', request: () => PromiseLike<T>): Promise<T> {
-    const trx: Knex.Transaction = await kg.keygate.db.knex.transaction();
-    try {
-      await trx.raw(`lock table ${table} in access exclusive mode`);
-      return await request();
-    } finally {
-      await trx.rollback();
-    }
-  }
+  const whileLocked = <T>(table: 'keypairs' | 'users', request: () => PromiseLike<T>) => whileTableLocked(kg.keygate.db.knex, table, request);
 
   it("a keypair's page answers 503 when the keypair cannot be read, not 404", async () => {
     const cookie = await signIn(kg, admin.email);

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import knexFactory from 'knex';
+import knexFactory, { type Knex } from 'knex';
 import supertest from 'supertest';
 import { inject } from 'vitest';
 import { startKeygate, type Keygate } from '../../src/app.js';
@@ -174,4 +174,19 @@ export async function startServedKeygate(
       await kg.close();
     },
   };
+}
+
+/**
+ * Runs `request` while a transaction on `db` holds `table` locked (access exclusive),
+ * so every statement on that table from another connection waits out
+ * DATABASE_STATEMENT_TIMEOUT: a database that does not answer, caused for real.
+ */
+export async function whileTableLocked<T>(db: Knex, table: string, request: () => PromiseLike<T>): Promise<T> {
+  const trx = await db.transaction();
+  try {
+    await trx.raw('lock table ?? in access exclusive mode', [table]);
+    return await request();
+  } finally {
+    await trx.rollback();
+  }
 }
