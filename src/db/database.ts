@@ -92,7 +92,7 @@ export async function openDatabase(
   let url = config.databaseUrl;
   if (url === undefined) {
     try {
-      embedded = await startEmbeddedPostgres(config.dataDir);
+      embedded = await startEmbeddedPostgres(config.dataDir, undefined, log);
     } catch (error) {
       throw new ConfigError('DATA_DIR', `cannot open the embedded database in ${config.dataDir}: ${(error as Error).message}`);
     }

@@ -1,8 +1,8 @@
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../shared/log.js';
 
 export interface EmbeddedPostgres {
   /** A postgres:// URL naming a Unix socket (`?host=<dir>`) that `pg` connects to like any server. */
@@ -20,13 +20,14 @@ const SOCKET_NAME = `.s.PGSQL.${SOCKET_PORT}`;
 const MAX_SOCKET_PATH = 107;
 
 /**
- * Real PostgreSQL (PGlite, compiled to WebAssembly) in this process, served by
- * pglite-socket so the app keeps one driver path (pg over the wire). pglite-socket
- * has no authentication, so it listens only on a Unix socket in a 0700 directory:
- * no other local user can reach it (no TCP port at all). `dataDir` undefined keeps
+ * Real PostgreSQL (PGlite, compiled to WebAssembly) in this process, on a worker
+ * thread of its own (embedded_worker.ts) so that its CPU never stalls the request
+ * thread, served by pglite-socket so the app keeps one driver path (pg over the
+ * wire). pglite-socket has no authentication, so it listens only on a Unix socket
+ * in a 0700 directory: no other local user can reach it (no TCP port at all). `dataDir` undefined keeps
  * the data in memory (tests).
  */
-export async function startEmbeddedPostgres(dataDir: string | undefined, maxConnections = 16): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(dataDir: string | undefined, maxConnections = 16, log?: Logger): Promise<EmbeddedPostgres> {
   if (dataDir) {
     dataDir = path.resolve(dataDir);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -35,36 +36,77 @@ export async function startEmbeddedPostgres(dataDir: string | undefined, maxConn
     await chmod(dataDir, 0o700);
   }
   const releaseLock = dataDir ? await lockDataDir(dataDir) : async () => undefined;
-  let db: PGlite | undefined;
+  let database: PgliteThread | undefined;
   let socketDir: string | undefined;
   try {
-    db = await PGlite.create(dataDir);
+    socketDir = await makeSocketDir(dataDir);
+    database = await startPgliteThread({ dataDir, socketPath: path.join(socketDir, SOCKET_NAME), maxConnections }, log);
     // PGlite writes its files 0666 whatever the umask (initdb's, and some later ones):
     // only an explicit chmod makes them the owner's alone.
     if (dataDir) await restrictModes(dataDir);
-    socketDir = await makeSocketDir(dataDir);
-    // PGlite runs one query at a time whatever the connection count; pglite-socket
-    // queues them, so several pooled connections only save connection set-up.
-    const server = new PGLiteSocketServer({ db, path: path.join(socketDir, SOCKET_NAME), maxConnections });
-    await server.start();
     const dir = socketDir;
-    const pglite = db;
+    const thread = database;
     return {
       url: `postgres:///postgres?${new URLSearchParams({ host: dir, port: String(SOCKET_PORT), user: 'postgres' })}`,
       async stop() {
-        await server.stop();
+        await thread.stop();
         await rm(dir, { recursive: true, force: true });
-        await pglite.close();
         if (dataDir) await restrictModes(dataDir);
         await releaseLock();
       },
     };
   } catch (error) {
+    await database?.stop();
     if (socketDir) await rm(socketDir, { recursive: true, force: true });
-    await db?.close();
     await releaseLock();
     throw error;
   }
+}
+
+interface PgliteThread {
+  stop(): Promise<void>;
+}
+
+/** What embedded_worker.js is started with. */
+interface EmbeddedWorkerData {
+  /** undefined: in memory. */
+  readonly dataDir: string | undefined;
+  readonly socketPath: string;
+  readonly maxConnections: number;
+}
+
+/** What embedded_worker.js answers. */
+type EmbeddedWorkerMessage = { type: 'ready' } | { type: 'failed'; message: string } | { type: 'stopped' };
+
+/** Starts the worker thread and waits until its socket accepts connections. */
+async function startPgliteThread(data: EmbeddedWorkerData, log: Logger | undefined): Promise<PgliteThread> {
+  const worker = new Worker(new URL('./embedded_worker.js', import.meta.url), { workerData: data });
+  let stopping = false;
+  await new Promise<void>((resolve, reject) => {
+    const onMessage = (message: EmbeddedWorkerMessage) => {
+      if (message.type === 'ready') resolve();
+      if (message.type === 'failed') reject(new Error(message.message));
+    };
+    worker.on('message', onMessage);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the embedded database thread exited (${code}) before it was ready`)));
+  });
+  worker.removeAllListeners();
+  worker.on('error', (error) => {
+    // Connections now fail, and requests answer 503 as for any lost database.
+    if (!stopping) log?.error('the embedded database thread failed', { error: error.message });
+  });
+  return {
+    async stop() {
+      stopping = true;
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      const stopped = new Promise<void>((resolve) => worker.on('message', (message: EmbeddedWorkerMessage) => message.type === 'stopped' && resolve()));
+      worker.postMessage('stop');
+      // A thread that has already died answers nothing: its exit is enough.
+      await Promise.race([stopped, exited]);
+      await worker.terminate();
+    },
+  };
 }
 
 /**
