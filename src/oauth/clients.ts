@@ -13,19 +13,19 @@ type ProviderClient = InstanceType<Provider['Client']>;
 export interface CachedClient {
   readonly client: ProviderClient;
   readonly credentials: KeypairCredentials;
-  /** When it was read from the database (clock ms): past the maximum age it is read again. */
-  readonly loadedAt: number;
 }
 
-interface PreloadedCredentials {
+/** What the cache keeps per keypair: its credentials, and when they were read. */
+interface CachedCredentials {
   readonly credentials: KeypairCredentials;
+  /** When it was read from the database (clock ms): past the maximum age it is read again. */
   readonly loadedAt: number;
 }
 
 /** At most one "serving from cache" line per this many ms, with the count since the last. */
 const FALLBACK_LOG_INTERVAL_MS = 10_000;
 
-/** Where a built oidc-provider Client keeps the keypair it was built from. */
+/** Where a client view keeps the keypair it stands for. */
 const CREDENTIALS = Symbol('keygate.credentials');
 
 /**
@@ -39,14 +39,20 @@ const SECRET_PLACEHOLDER = 'keygate-checks-sha256-digests';
 const MAX_ENTRIES = 200_000;
 
 /**
- * Keygate's cache of built oidc-provider clients, keyed by client_id.
+ * Keygate's cache of keypairs for the token endpoint, keyed by client_id.
  *
  * oidc-provider looks a dynamic client up through its adapter on every request and
  * keeps only 100 built clients (OIDC-PROVIDER-NOTES.md); this replaces
- * `provider.Client.find` (see token_request.ts) so a keypair costs one query and one
- * validation until it changes. Changes arrive through the change feed (LISTEN/NOTIFY across processes).
+ * `provider.Client.find` (see token_request.ts) so a keypair costs one query until it
+ * changes. Changes arrive through the change feed (LISTEN/NOTIFY across processes).
  * Enabled/expiry are checked on every find against the clock, so an expiry needs no
  * notice.
+ *
+ * It keeps each keypair's credentials only, not an oidc-provider Client: every
+ * keypair has the same client metadata but its client_id, so one Client is built
+ * (and validated) per provider, and each request gets a view of it that differs in
+ * its client_id (`clientView`). 100k keypairs cost their credentials, not 100k
+ * validated Clients, and a keypair's first use builds nothing.
  *
  * The cache is trusted only while the feed is up and an entry is younger than
  * CLIENT_CACHE_MAX_AGE: otherwise each request reads its keypair (one primary-key
@@ -54,9 +60,8 @@ const MAX_ENTRIES = 200_000;
  * entry served anyway, and that is logged.
  */
 export class ClientCache {
-  #entries = new Map<string, CachedClient>();
-  /** Credentials loaded ahead of use (preload); a Client is built from them on first use. */
-  #preloaded = new Map<string, PreloadedCredentials>();
+  #entries = new Map<string, CachedCredentials>();
+  readonly #templates = new WeakMap<Provider, ProviderClient>();
   readonly #maxAgeMs: number;
   readonly #log: Logger | undefined;
   #fallbacks = { served: 0, loggedAt: -Infinity };
@@ -83,13 +88,8 @@ export class ClientCache {
   invalidate(clientId: string): void {
     this.#invalidations += 1;
     for (const invalidated of this.#invalidatedDuringPreloads) invalidated.add(clientId);
-    if (clientId === ALL) {
-      this.#entries.clear();
-      this.#preloaded.clear();
-    } else {
-      this.#entries.delete(clientId);
-      this.#preloaded.delete(clientId);
-    }
+    if (clientId === ALL) this.#entries.clear();
+    else this.#entries.delete(clientId);
   }
 
   /**
@@ -107,14 +107,16 @@ export class ClientCache {
         const loadedAt = this.clock.now().getTime();
         const page = await listEnabledCredentials(this.db, after, pageSize);
         for (const credentials of page) {
-          if (!invalidated.has(credentials.clientId) && !invalidated.has(ALL) && !this.#entries.has(credentials.clientId)) {
-            this.#preloaded.set(credentials.clientId, { credentials, loadedAt });
+          // An entry read after this page was is fresher than its row: it stays.
+          const newer = (this.#entries.get(credentials.clientId)?.loadedAt ?? -Infinity) > loadedAt;
+          if (!invalidated.has(credentials.clientId) && !invalidated.has(ALL) && !newer) {
+            this.#remember(credentials, loadedAt);
             loaded += 1;
           }
         }
         if (page.length < pageSize) break;
         after = page.at(-1)!.clientId;
-        // Let requests in between pages: the embedded database shares this thread.
+        // Let requests in between pages: turning a page of rows into credentials is this thread's work.
         await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
@@ -133,63 +135,57 @@ export class ClientCache {
   }
 
   /**
-   * The keypair `clientId` names, built into `provider`'s Client class; undefined when
-   * there is no such keypair (disabled and expired ones are found: their refusal is the
-   * token request's to make). Throws the database's error when it cannot be read and no
+   * The keypair `clientId` names, as a client of `provider`; undefined when there is
+   * no such keypair (disabled and expired ones are found: their refusal is the token
+   * request's to make). Throws the database's error when it cannot be read and no
    * cached copy stands in.
    */
   async find(provider: Provider, clientId: string): Promise<CachedClient | undefined> {
     // Ids that cannot be a keypair's never reach the database.
     if (typeof clientId !== 'string' || !hasPrefix('keypair', clientId)) return undefined;
     const now = this.clock.now().getTime();
-    const trusted = (loadedAt: number) => this.changes.state === 'up' && now - loadedAt < this.#maxAgeMs;
     const cached = this.#entries.get(clientId);
-    if (cached && trusted(cached.loadedAt)) return cached;
-    const preloaded = this.#preloaded.get(clientId);
+    if (cached && this.changes.state === 'up' && now - cached.loadedAt < this.#maxAgeMs) return this.#found(provider, cached.credentials);
 
     const invalidationsBefore = this.#invalidations;
     let credentials: KeypairCredentials | undefined;
-    if (preloaded && trusted(preloaded.loadedAt)) {
-      credentials = preloaded.credentials;
-    } else {
-      try {
-        credentials = await findCredentials(this.db, clientId);
-      } catch (error) {
-        if (!isDatabaseUnavailable(error)) throw error;
-        const fallback = cached ?? (preloaded && this.build(provider, preloaded.credentials, preloaded.loadedAt));
-        if (!fallback) throw error;
-        this.logFallback(now, error);
-        return fallback;
-      }
+    try {
+      credentials = await findCredentials(this.db, clientId);
+    } catch (error) {
+      if (!isDatabaseUnavailable(error) || !cached) throw error;
+      this.logFallback(now, error);
+      return this.#found(provider, cached.credentials);
     }
-    this.#preloaded.delete(clientId);
-    if (!credentials) {
-      // Deleted: no stale copy may be served later as a fallback.
-      this.#entries.delete(clientId);
-      return undefined;
-    }
-    const entry = this.build(provider, credentials, credentials === preloaded?.credentials ? preloaded.loadedAt : now);
-    if (this.#invalidations === invalidationsBefore) {
-      this.#entries.delete(clientId);
-      if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
-      this.#entries.set(clientId, entry);
-    }
-    return entry;
+    this.#entries.delete(clientId);
+    // Deleted: no stale copy is left to be served later as a fallback.
+    if (!credentials) return undefined;
+    if (this.#invalidations === invalidationsBefore) this.#remember(credentials, now);
+    return this.#found(provider, credentials);
   }
 
-  private build(provider: Provider, credentials: KeypairCredentials, loadedAt: number): CachedClient {
-    // The typings hide the constructor's metadata argument; it is what addClient passes.
-    const ClientClass = provider.Client as unknown as new (metadata: Record<string, unknown>) => ProviderClient;
-    const client = new ClientClass({
-      client_id: credentials.clientId,
-      client_secret: SECRET_PLACEHOLDER,
-      grant_types: ['client_credentials'],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: 'client_secret_basic',
-    });
-    Object.defineProperty(client, CREDENTIALS, { value: credentials });
-    return { client, credentials, loadedAt };
+  #remember(credentials: KeypairCredentials, loadedAt: number): void {
+    // Re-inserted, so that the oldest-first eviction below drops the longest unread.
+    this.#entries.delete(credentials.clientId);
+    if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
+    this.#entries.set(credentials.clientId, { credentials, loadedAt });
+  }
+
+  #found(provider: Provider, credentials: KeypairCredentials): CachedClient {
+    return { client: this.#clientView(provider, credentials), credentials };
+  }
+
+  /**
+   * `credentials` as a client of `provider`: an object whose prototype is the one
+   * Client built for this provider, with its own client_id and keypair. oidc-provider
+   * reads the rest of the metadata (auth method, grant types) through the prototype.
+   */
+  #clientView(provider: Provider, credentials: KeypairCredentials): ProviderClient {
+    let template = this.#templates.get(provider);
+    if (!template) this.#templates.set(provider, (template = buildTemplate(provider)));
+    return Object.create(template, {
+      clientId: { value: credentials.clientId, enumerable: true },
+      [CREDENTIALS]: { value: credentials },
+    }) as ProviderClient;
   }
 
   /** The database is unreachable and the cache answers instead: say so, at a bounded rate. */
@@ -203,4 +199,19 @@ export class ClientCache {
     });
     this.#fallbacks = { served: 0, loggedAt: now };
   }
+}
+
+/** The one validated Client every keypair's view inherits from: the metadata all keypairs share. */
+function buildTemplate(provider: Provider): ProviderClient {
+  // The typings hide the constructor's metadata argument; it is what addClient passes.
+  const ClientClass = provider.Client as unknown as new (metadata: Record<string, unknown>) => ProviderClient;
+  return new ClientClass({
+    // Never a keypair's id (the prefix check in find refuses it); each view has its own.
+    client_id: 'keygate-client-template',
+    client_secret: SECRET_PLACEHOLDER,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+  });
 }
