@@ -47,6 +47,10 @@ Admin commands (call the running server's admin API; add --json for scripts):
   Server: --url or KEYGATE_URL (default ISSUER). Token: --token or KEYGATE_TOKEN
   (default: an operator token signed with the keys in KEYS_FILE).
 
+Exit codes: 0 ok, 1 any other failure, 2 wrong usage (a bad flag, argument or field), 3 not found,
+  4 conflict or precondition (409, 412, 422), 5 server unreachable (or 503), 6 refused (401, 403).
+  Errors go to stderr; with --json as one line {"error": {"status", "code", "title", "detail", ...}}.
+
 Configuration comes from the environment; see README.md.`;
 
 

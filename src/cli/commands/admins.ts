@@ -1,5 +1,5 @@
 import { ADMIN_FLAGS, defineAdminCommand, requireValue, unknownAction } from '../admin_command.js';
-import { CliError } from '../errors.js';
+import { UsageError } from '../errors.js';
 
 /** `keygate admins grant|revoke --user ID (--account ID | --environment ID)` */
 export const admins = defineAdminCommand({
@@ -8,7 +8,7 @@ export const admins = defineAdminCommand({
   async run(client, action, _id, values) {
     if (action !== 'grant' && action !== 'revoke') throw unknownAction('admins', action);
     const user = requireValue(values.user, '--user');
-    if (Boolean(values.account) === Boolean(values.environment)) throw new CliError('give --account ID or --environment ID');
+    if (Boolean(values.account) === Boolean(values.environment)) throw new UsageError('give --account ID or --environment ID');
     const path = values.account ? `/accounts/${values.account}/admins/${user}` : `/environments/${values.environment}/admins/${user}`;
     const result = await client.call(action === 'grant' ? 'PUT' : 'DELETE', path);
     return values.json ? (result ?? { revoked: user }) : `${action === 'grant' ? 'granted' : 'revoked'} admin for ${user} on ${values.account ?? values.environment}\n`;
