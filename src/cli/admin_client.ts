@@ -4,6 +4,7 @@ import { ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from '../signing/admin_token.
 import { loadKeySet } from '../signing/keystore.js';
 import type { Problem } from './api_types.js';
 import { CliError, EXIT, exitCodeForStatus, UsageError } from './errors.js';
+import { findLocalServer } from './local_server.js';
 
 export interface AdminOptions {
   readonly url?: string | undefined;
@@ -42,8 +43,11 @@ export class AdminClient {
 
   static async connect(config: Config, options: AdminOptions): Promise<AdminClient> {
     // An empty variable counts as unset, as in loadConfig.
-    const server = config;
-    const raw = options.url ?? (process.env.KEYGATE_URL || undefined) ?? server.issuer;
+    const named = options.url ?? (process.env.KEYGATE_URL || undefined);
+    // Unnamed: the server running from this DATA_DIR, whose token issuer is its own ISSUER.
+    const local = named === undefined ? await findLocalServer(config) : undefined;
+    const server: Config = local ? { ...config, issuer: local.url } : config;
+    const raw = named ?? server.issuer;
     const baseUrl = raw.replace(/\/+$/, '');
     if (!/^https?:\/\//.test(baseUrl) || !URL.canParse(baseUrl)) throw new UsageError(`the server URL must be http(s)://host[:port], not "${raw}" (--url or KEYGATE_URL)`);
     const given = options.token ?? (process.env.KEYGATE_TOKEN || undefined);

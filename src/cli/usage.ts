@@ -44,8 +44,9 @@ Admin commands (call the running server's admin API; add --json for scripts):
   keygate resource-servers list|create --identifier URI --name N --scopes S [--ttl SECONDS] [--available-to ACC,ACC]
   keygate users list|create --email E [--name N] [--operator]
   keygate admins grant|revoke --user ID (--account ID | --environment ID)
-  Server: --url or KEYGATE_URL (default ISSUER). Token: --token or KEYGATE_TOKEN
-  (default: an operator token signed with the keys in KEYS_FILE).
+  Server: --url or KEYGATE_URL; else the server running from DATA_DIR (its DATA_DIR/server.json),
+  else ISSUER. Token: --token or KEYGATE_TOKEN (default: an operator token signed with the keys
+  in KEYS_FILE, for that server's ISSUER).
 
 Exit codes: 0 ok, 1 any other failure, 2 wrong usage (a bad flag, argument or field), 3 not found,
   4 conflict or precondition (409, 412, 422), 5 server unreachable (or 503), 6 refused (401, 403).
