@@ -4,9 +4,10 @@ import { ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from '../signing/admin_token.
 import { loadKeySet } from '../signing/keystore.js';
 import type { Problem } from './api_types.js';
 import { CliError, EXIT, exitCodeForStatus, UsageError } from './errors.js';
-import { findLocalServer } from './local_server.js';
+import { withLocalIssuer } from './local_server.js';
 
 export interface AdminOptions {
+  /** --url: the server to call; else KEYGATE_URL, the local server, ISSUER. */
   readonly url?: string | undefined;
   readonly token?: string | undefined;
   readonly json: boolean;
@@ -44,9 +45,7 @@ export class AdminClient {
   static async connect(config: Config, options: AdminOptions): Promise<AdminClient> {
     // An empty variable counts as unset, as in loadConfig.
     const named = options.url ?? (process.env.KEYGATE_URL || undefined);
-    // Unnamed: the server running from this DATA_DIR, whose token issuer is its own ISSUER.
-    const local = named === undefined ? await findLocalServer(config) : undefined;
-    const server: Config = local ? { ...config, issuer: local.url } : config;
+    const server = await withLocalIssuer(config, named);
     const raw = named ?? server.issuer;
     const baseUrl = raw.replace(/\/+$/, '');
     if (!/^https?:\/\//.test(baseUrl) || !URL.canParse(baseUrl)) throw new UsageError(`the server URL must be http(s)://host[:port], not "${raw}" (--url or KEYGATE_URL)`);
@@ -57,7 +56,8 @@ export class AdminClient {
     return new AdminClient(baseUrl, server, await operatorToken(server), hint);
   }
 
-  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** `timeoutMs`: for a call that is only a check, so a host that never answers does not hold the command up. */
+  async call<T>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
     let response: Response;
     let text: string;
     try {
@@ -65,6 +65,7 @@ export class AdminClient {
         method,
         headers: { authorization: `Bearer ${this.token}`, accept: 'application/json', ...(body !== undefined && { 'content-type': 'application/json' }) },
         ...(body !== undefined && { body: JSON.stringify(body) }),
+        ...(timeoutMs !== undefined && { signal: AbortSignal.timeout(timeoutMs) }),
       });
       text = await response.text();
     } catch {

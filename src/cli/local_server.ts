@@ -56,3 +56,13 @@ export async function findLocalServer(config: Config): Promise<LocalServer | und
   const recorded = await readServerFile(config);
   return recorded && isAlive(recorded.pid) ? recorded : undefined;
 }
+
+/**
+ * The configuration a CLI call uses: unless a server URL was named (`named`, from --url
+ * or KEYGATE_URL), the local server's ISSUER, which is both where to call and what a
+ * token for it must be signed for.
+ */
+export async function withLocalIssuer(config: Config, named: string | undefined): Promise<Config> {
+  const local = named === undefined ? await findLocalServer(config) : undefined;
+  return local ? { ...config, issuer: local.url } : config;
+}
