@@ -53,6 +53,15 @@ describe('the CLI finds the local server through DATA_DIR/server.json', () => {
     expect(JSON.parse(listed.stdout)).toMatchObject({ data: [] });
   });
 
+  it('admin-token and console-link sign for that ISSUER too', async () => {
+    const token = await runCli(['admin-token', '--operator'], { DATA_DIR: dataDir }, dir);
+    expect(token.code).toBe(0);
+    const payload = JSON.parse(Buffer.from(token.stdout.trim().split('.')[1]!, 'base64url').toString()) as { iss: string; aud: string };
+    expect(payload).toMatchObject({ iss: issuer, aud: `${issuer}/admin` });
+    const link = await runCli(['console-link', '--operator'], { DATA_DIR: dataDir }, dir);
+    expect(link.stdout.startsWith(`${issuer}/console/sign-in?token=`)).toBe(true);
+  });
+
   it('--url and KEYGATE_URL still win over the file', async () => {
     const elsewhere = `http://127.0.0.1:${await freePort()}`;
     const result = await runCli(['accounts', 'list'], { DATA_DIR: dataDir, KEYGATE_URL: elsewhere }, dir);
