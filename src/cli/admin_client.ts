@@ -3,9 +3,11 @@ import type { Config } from '../config/config.js';
 import { ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from '../signing/admin_token.js';
 import { loadKeySet } from '../signing/keystore.js';
 import type { Problem } from './api_types.js';
-import { CliError } from './errors.js';
+import { CliError, EXIT, exitCodeForStatus, UsageError } from './errors.js';
+import { withLocalIssuer } from './local_server.js';
 
 export interface AdminOptions {
+  /** --url: the server to call; else KEYGATE_URL, the local server, ISSUER. */
   readonly url?: string | undefined;
   readonly token?: string | undefined;
   readonly json: boolean;
@@ -33,6 +35,8 @@ async function operatorToken(config: Config): Promise<string> {
 export class AdminClient {
   private constructor(
     readonly baseUrl: string,
+    /** The configuration with the found server's ISSUER: what a token for it must be signed for. */
+    readonly server: Config,
     private readonly token: string,
     /** Said after a 401 when the CLI signed the token itself: what the server must share with it. */
     private readonly mintedHint: string | undefined,
@@ -40,17 +44,20 @@ export class AdminClient {
 
   static async connect(config: Config, options: AdminOptions): Promise<AdminClient> {
     // An empty variable counts as unset, as in loadConfig.
-    const raw = options.url ?? (process.env.KEYGATE_URL || undefined) ?? config.issuer;
+    const named = options.url ?? (process.env.KEYGATE_URL || undefined);
+    const server = await withLocalIssuer(config, named);
+    const raw = named ?? server.issuer;
     const baseUrl = raw.replace(/\/+$/, '');
-    if (!/^https?:\/\//.test(baseUrl) || !URL.canParse(baseUrl)) throw new CliError(`the server URL must be http(s)://host[:port], not "${raw}" (--url or KEYGATE_URL)`);
+    if (!/^https?:\/\//.test(baseUrl) || !URL.canParse(baseUrl)) throw new UsageError(`the server URL must be http(s)://host[:port], not "${raw}" (--url or KEYGATE_URL)`);
     const given = options.token ?? (process.env.KEYGATE_TOKEN || undefined);
-    if (given !== undefined) return new AdminClient(baseUrl, given, undefined);
-    const keys = config.keysJwks === undefined ? config.keysFile : 'KEYS_JWKS';
-    const hint = `(the CLI signed an operator token for ${config.operatorEmail} with the keys in ${keys} and issuer ${config.issuer}; the server must use the same keys and ISSUER, or give --token)`;
-    return new AdminClient(baseUrl, await operatorToken(config), hint);
+    if (given !== undefined) return new AdminClient(baseUrl, server, given, undefined);
+    const keys = server.keysJwks === undefined ? server.keysFile : 'KEYS_JWKS';
+    const hint = `(the CLI signed an operator token for ${server.operatorEmail} with the keys in ${keys} and issuer ${server.issuer}; the server must use the same keys and ISSUER, or give --token)`;
+    return new AdminClient(baseUrl, server, await operatorToken(server), hint);
   }
 
-  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** `timeoutMs`: for a call that is only a check, so a host that never answers does not hold the command up. */
+  async call<T>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
     let response: Response;
     let text: string;
     try {
@@ -58,23 +65,24 @@ export class AdminClient {
         method,
         headers: { authorization: `Bearer ${this.token}`, accept: 'application/json', ...(body !== undefined && { 'content-type': 'application/json' }) },
         ...(body !== undefined && { body: JSON.stringify(body) }),
+        ...(timeoutMs !== undefined && { signal: AbortSignal.timeout(timeoutMs) }),
       });
       text = await response.text();
     } catch {
-      throw new CliError(`cannot reach ${this.baseUrl}: is the server running (npm start)? If it listens elsewhere, set KEYGATE_URL or pass --url`);
+      throw new CliError(`cannot reach ${this.baseUrl}: is the server running (npm start)? If it listens elsewhere, set KEYGATE_URL or pass --url`, EXIT.unreachable);
     }
     if (response.status === 204) return undefined as T;
     let parsed: unknown;
     try {
       parsed = text ? (JSON.parse(text) as unknown) : undefined;
     } catch {
-      throw new CliError(`${this.baseUrl} answered ${response.status} with something other than JSON: is it a Keygate server?`);
+      throw new CliError(`${this.baseUrl} answered ${response.status} with something other than JSON: is it a Keygate server?`, EXIT.failed, { status: response.status });
     }
     if (!response.ok) {
       const problem = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Problem;
       const fields = (Array.isArray(problem.errors) ? problem.errors : []).map((error) => `\n  ${error.field}: ${error.message}`).join('');
-      const hint = response.status === 401 && this.mintedHint ? `\n  ${this.mintedHint}` : '';
-      throw new CliError(`${problem.detail ?? problem.title ?? `the server answered ${response.status}`}${fields}${hint}`);
+      const hint = response.status === 401 ? this.mintedHint : undefined;
+      throw new CliError(`${problem.detail ?? problem.title ?? `the server answered ${response.status}`}${fields}`, exitCodeForStatus(response.status), { ...problem, status: response.status }, hint);
     }
     return parsed as T;
   }

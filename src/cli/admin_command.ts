@@ -1,6 +1,6 @@
 import { AdminClient, type AdminOptions } from './admin_client.js';
 import type { Page } from './api_types.js';
-import { CliError } from './errors.js';
+import { UsageError } from './errors.js';
 import { fields, table } from './format.js';
 import { defineCommand, type Command, type FlagValues, type Flags } from './options.js';
 
@@ -39,17 +39,17 @@ export function defineAdminCommand<const F extends AdminFlags>(group: {
 export const words = (value: string | undefined) => (value === undefined ? undefined : value.split(/[\s,]+/).filter(Boolean));
 
 export function requireValue(value: string | undefined, flag: string): string {
-  if (value === undefined || value === '') throw new CliError(`${flag} is required`);
+  if (value === undefined || value === '') throw new UsageError(`${flag} is required`);
   return value;
 }
 
 export function requireId(id: string | undefined, what: string): string {
-  if (!id) throw new CliError(`name the ${what}: keygate … ${what} ID`);
+  if (!id) throw new UsageError(`name the ${what}: keygate … ${what} ID`);
   return id;
 }
 
-export function unknownAction(group: string, action: string | undefined): CliError {
-  return new CliError(`unknown command: ${group} ${action ?? ''}`.trim());
+export function unknownAction(group: string, action: string | undefined): UsageError {
+  return new UsageError(`unknown command: ${group} ${action ?? ''}`.trim());
 }
 
 /** A response as JSON with --json; otherwise a page as a table of `rows`, one object as `key  value` lines. */

@@ -20,10 +20,14 @@ Usage:
   keygate keys retire [--max-token-ttl S]
                                          drop keys that stopped signing over S seconds ago
                                          (default ${MAX_TOKEN_TTL_SECONDS}, the longest token lifetime)
-  keygate admin-token --operator | --email E [--ttl S]
+  keygate admin-token --operator | --email E [--ttl S] [--url U]
                                          print an admin JWT for the admin API (default ${ADMIN_TOKEN_TTL_SECONDS} s)
-  keygate console-link --operator | --email E
+                                         --email: an unknown user of the running server is refused (exit 3);
+                                         if the server cannot be asked, a warning on stderr, minted anyway
+  keygate console-link --operator | --email E [--url U]
                                          print a one-time sign-in link to the admin console (valid 10 minutes)
+                                         --email: an unknown user of the running server is refused (exit 3);
+                                         if the server cannot be asked, a warning on stderr, minted anyway
 
 Admin commands (call the running server's admin API; add --json for scripts):
   keygate keypairs create --name N [--scopes "read write"] [--grant URI=scope,scope ...] [--comment C]
@@ -43,9 +47,15 @@ Admin commands (call the running server's admin API; add --json for scripts):
   keygate environments list --account ID|create --account ID --name N|close ID
   keygate resource-servers list|create --identifier URI --name N --scopes S [--ttl SECONDS] [--available-to ACC,ACC]
   keygate users list|create --email E [--name N] [--operator]
-  keygate admins grant|revoke --user ID (--account ID | --environment ID)
-  Server: --url or KEYGATE_URL (default ISSUER). Token: --token or KEYGATE_TOKEN
-  (default: an operator token signed with the keys in KEYS_FILE).
+  keygate admins grant|revoke --user ID|EMAIL (--account ID | --environment ID)
+                          an email is looked up among the users, A-Z case-insensitively; unknown: exit 3
+  Server: --url or KEYGATE_URL; else the server running from DATA_DIR (its DATA_DIR/server.json),
+  else ISSUER. Token: --token or KEYGATE_TOKEN (default: an operator token signed with the keys
+  in KEYS_FILE, for that server's ISSUER).
+
+Exit codes: 0 ok, 1 any other failure, 2 wrong usage (a bad flag, argument or field), 3 not found,
+  4 conflict or precondition (409, 412, 422), 5 server unreachable (or 503), 6 refused (401, 403).
+  Errors go to stderr; with --json as one line {"error": {"status", "code", "title", "detail", ...}}.
 
 Configuration comes from the environment; see README.md.`;
 

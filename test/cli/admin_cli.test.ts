@@ -82,7 +82,7 @@ describe('keygate keypairs', () => {
     expect((await keygate('keypairs', 'delete', clientId)).stdout.trim()).toBe(`deleted ${clientId}`);
     expect((await token(clientId, newSecret)).status).toBe(401);
     const gone = await keygate('keypairs', 'show', clientId);
-    expect(gone.code).toBe(1);
+    expect(gone.code).toBe(3);
     expect(gone.stderr.trim()).toBe('keygate: Keypair not found.');
   });
 
@@ -128,7 +128,7 @@ describe('keygate keypairs', () => {
     const updated = await keygate('keypairs', 'update', clientId, '--rate-limit', 'default', '--allowed-ips', '', '--auto-disable', 'default', '--json');
     expect(JSON.parse(updated.stdout)).toMatchObject({ rateLimitPerMinute: null, allowedIps: [], autoDisable: null });
     const bad = await keygate('keypairs', 'update', clientId, '--rate-limit', 'lots');
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--rate-limit takes a number of requests per minute');
   });
 
@@ -161,17 +161,17 @@ describe('keygate keypairs', () => {
     const updated = await keygate('keypairs', 'update', keypair.clientId, '--grant', `${payments}=refund`);
     expect(updated.stdout).toMatch(new RegExp(`grants\\s+${payments}=refund\\n`));
     const bad = await keygate('keypairs', 'update', keypair.clientId, '--grant', payments);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--grant takes RESOURCE_SERVER=scope[,scope...]');
     const unknown = await keygate('keypairs', 'update', keypair.clientId, '--grant', `${payments}=refund,ghost`, '--grant', 'https://nowhere.cli.test=read');
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain(`grants[0].scopes[1]: is not defined by ${payments}`);
     expect(unknown.stderr).toContain('grants[1].resourceServer: is not a resource server available to this account');
   });
 
-  it('prints every bad field of a refused create and exits 1', async () => {
+  it('prints every bad field of a refused create and exits 2 (wrong usage)', async () => {
     const refused = await keygate('keypairs', 'create', '--name', 'x', '--scopes', 'read ghost', '--expires', '2w');
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('keygate: The request has invalid fields.');
     expect(refused.stderr).toContain('expiresIn: must be 1d, 7d, 30d, 90d');
     expect(refused.stderr).toMatch(/scopes: not defined by the default resource server \(\S+\): ghost/);
@@ -179,14 +179,14 @@ describe('keygate keypairs', () => {
 
   it('refuses a --grace that is not a whole number before calling the server', async () => {
     const result = await keygate('keypairs', 'rotate', 'kp_whatever', '--grace', '1.5');
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe('keygate: --grace takes a whole number of seconds');
   });
 
   it('says when the server cannot be reached', async () => {
     const port = await freePort();
     const result = await runCli(['keypairs', 'list', '--url', `http://127.0.0.1:${port}`], env, dir);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(5);
     expect(result.stderr.trim()).toBe(`keygate: cannot reach http://127.0.0.1:${port}: is the server running (npm start)? If it listens elsewhere, set KEYGATE_URL or pass --url`);
   });
 });
@@ -194,7 +194,7 @@ describe('keygate keypairs', () => {
 describe('how the CLI finds the server and signs in', () => {
   it('refuses a server URL without a scheme', async () => {
     const result = await keygate('accounts', 'list', '--url', 'localhost:3000');
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe('keygate: the server URL must be http(s)://host[:port], not "localhost:3000" (--url or KEYGATE_URL)');
   });
 
@@ -226,7 +226,7 @@ describe('how the CLI finds the server and signs in', () => {
     // admin-token creates a key set the server has never seen.
     expect((await runCli(['admin-token', '--operator'], { ...env, KEYS_FILE: foreign }, dir)).code).toBe(0);
     const refused = await runCli(['accounts', 'list'], { ...env, KEYGATE_URL: server.url, KEYS_FILE: foreign }, dir);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(6);
     expect(refused.stderr).toMatch(/^keygate: The token signature is not valid\.\n {2}\(the CLI signed an operator token for operator@localhost with the keys in .*foreign.jwks\.json/);
 
     const operatorToken = (await keygate('admin-token', '--operator')).stdout.trim();
@@ -249,7 +249,7 @@ describe('keygate accounts, environments, users, admins, resource-servers', () =
 
     // Now two environments exist: the operator must say which.
     const ambiguous = await keygate('keypairs', 'list');
-    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.code).toBe(2);
     expect(ambiguous.stderr).toContain('pick one with --environment');
     expect(ambiguous.stderr).toMatch(new RegExp(`\\n {2}env_\\w+\\s+development\\n {2}${environment.id}\\s+production|\\n {2}${environment.id}\\s+production\\n {2}env_\\w+\\s+development`));
     expect((await keygate('keypairs', 'list', '--environment', environment.id)).stdout.trim()).toBe('(none)');

@@ -75,7 +75,7 @@ describe('keygate keys and admin-token', () => {
   it('admin-token refuses a --ttl the server would refuse (ADMIN_TOKEN_MAX_LIFETIME)', async () => {
     const env = { KEYS_FILE: path.join(dir, 'operator.json'), ADMIN_TOKEN_MAX_LIFETIME: '600' };
     const tooLong = await runCli(['admin-token', '--operator', '--ttl', '601'], env, dir);
-    expect(tooLong.code).toBe(1);
+    expect(tooLong.code).toBe(2);
     expect(tooLong.stderr).toContain('keygate: --ttl must be 1 to 600 seconds');
     const longest = await runCli(['admin-token', '--operator'], env, dir);
     expect(longest.code).toBe(0);
@@ -83,12 +83,12 @@ describe('keygate keys and admin-token', () => {
     expect(payload.exp! - payload.iat!).toBe(600);
   });
 
-  it('refuses wrong usage with a message and exit code 1', async () => {
+  it('refuses wrong usage with a message and exit code 2', async () => {
     const both = await runCli(['admin-token', '--operator', '--email', 'a@b.c'], { KEYS_FILE: path.join(dir, 'x.json') }, dir);
-    expect(both.code).toBe(1);
+    expect(both.code).toBe(2);
     expect(both.stderr).toContain('keygate: admin-token takes --operator or --email E');
     const unknown = await runCli(['frobnicate'], {}, dir);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('keygate: unknown command "frobnicate"');
   });
 });
@@ -118,7 +118,7 @@ describe('help, version and unknown flags', () => {
 
   it('an unknown flag is one line naming it and the nearest flag of that command', async () => {
     const result = await runCli(['keys', 'rotate', '--activate', '5'], {}, dir);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toBe('keygate: unknown flag --activate for keygate keys; did you mean --activate-in?\n');
     const other = await runCli(['keypairs', 'list', '--limt', '5'], {}, dir);
     expect(other.stderr).toBe('keygate: unknown flag --limt for keygate keypairs; did you mean --limit?\n');

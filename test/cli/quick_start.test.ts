@@ -80,7 +80,7 @@ describe('the README quick start', () => {
 
   it('create without --scopes or --grant refuses, naming the default resource server and its scopes', async () => {
     const result = await runCli(['keypairs', 'create', '--name', 'no-scopes'], env, dir);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain(`keygate: keypairs create needs --scopes "..." or --grant URI=scope,...: without them its token requests fail with invalid_target; the default resource server http://localhost:${env.PORT}/api has: read write`);
     const listed = await runCli(['keypairs', 'list', '--json'], env, dir);
     expect(listed.stdout).not.toContain('no-scopes');

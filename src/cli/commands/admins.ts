@@ -1,16 +1,18 @@
 import { ADMIN_FLAGS, defineAdminCommand, requireValue, unknownAction } from '../admin_command.js';
-import { CliError } from '../errors.js';
+import { UsageError } from '../errors.js';
+import { resolveUser } from '../user_lookup.js';
 
-/** `keygate admins grant|revoke --user ID (--account ID | --environment ID)` */
+/** `keygate admins grant|revoke --user ID|EMAIL (--account ID | --environment ID)` */
 export const admins = defineAdminCommand({
   name: 'admins',
   flags: { ...ADMIN_FLAGS, user: { type: 'string' }, account: { type: 'string' }, environment: { type: 'string' } },
   async run(client, action, _id, values) {
     if (action !== 'grant' && action !== 'revoke') throw unknownAction('admins', action);
-    const user = requireValue(values.user, '--user');
-    if (Boolean(values.account) === Boolean(values.environment)) throw new CliError('give --account ID or --environment ID');
-    const path = values.account ? `/accounts/${values.account}/admins/${user}` : `/environments/${values.environment}/admins/${user}`;
+    const given = requireValue(values.user, '--user');
+    if (Boolean(values.account) === Boolean(values.environment)) throw new UsageError('give --account ID or --environment ID');
+    const user = await resolveUser(client, given);
+    const path = `${values.account ? `/accounts/${values.account}` : `/environments/${values.environment}`}/admins/${encodeURIComponent(user)}`;
     const result = await client.call(action === 'grant' ? 'PUT' : 'DELETE', path);
-    return values.json ? (result ?? { revoked: user }) : `${action === 'grant' ? 'granted' : 'revoked'} admin for ${user} on ${values.account ?? values.environment}\n`;
+    return values.json ? (result ?? { revoked: user }) : `${action === 'grant' ? 'granted' : 'revoked'} admin for ${given === user ? user : `${given} (${user})`} on ${values.account ?? values.environment}\n`;
   },
 });

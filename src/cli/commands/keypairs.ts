@@ -1,7 +1,7 @@
 import type { AdminClient } from '../admin_client.js';
 import type { AuditEvent, Keypair, Me, Page, Usage } from '../api_types.js';
 import { ADMIN_FLAGS, defineAdminCommand, requireId, requireValue, words } from '../admin_command.js';
-import { CliError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { table } from '../format.js';
 import type { FlagValues, Flags } from '../options.js';
 import { eventRow, keypairRow, showKeypair, showSecret, showUsage } from './keypairs_view.js';
@@ -62,7 +62,7 @@ function parseGrantOptions(values: readonly string[] | undefined): Array<{ resou
   return values.map((value) => {
     const at = value.lastIndexOf('=');
     const scopes = value.slice(at + 1).split(',').filter((scope) => scope !== '');
-    if (at <= 0 || scopes.length === 0) throw new CliError(`--grant takes RESOURCE_SERVER=scope[,scope...], such as https://payments.example=read,refund (got "${value}")`);
+    if (at <= 0 || scopes.length === 0) throw new UsageError(`--grant takes RESOURCE_SERVER=scope[,scope...], such as https://payments.example=read,refund (got "${value}")`);
     return { resourceServer: value.slice(0, at), scopes };
   });
 }
@@ -72,13 +72,13 @@ function guards(values: KeypairValues): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   const rateLimit = values['rate-limit'];
   if (rateLimit !== undefined) {
-    if (rateLimit !== 'default' && !/^\d+$/.test(rateLimit)) throw new CliError('--rate-limit takes a number of requests per minute (60 to 1000) or "default"');
+    if (rateLimit !== 'default' && !/^\d+$/.test(rateLimit)) throw new UsageError('--rate-limit takes a number of requests per minute (60 to 1000) or "default"');
     body.rateLimitPerMinute = rateLimit === 'default' ? null : Number(rateLimit);
   }
   if (values['allowed-ips'] !== undefined) body.allowedIps = words(values['allowed-ips']);
   const autoDisable = values['auto-disable'];
   if (autoDisable !== undefined) {
-    if (!['true', 'false', 'default'].includes(autoDisable)) throw new CliError('--auto-disable takes true, false or default');
+    if (!['true', 'false', 'default'].includes(autoDisable)) throw new UsageError('--auto-disable takes true, false or default');
     body.autoDisable = autoDisable === 'default' ? null : autoDisable === 'true';
   }
   return body;
@@ -90,7 +90,7 @@ function guards(values: KeypairValues): Record<string, unknown> {
  * only environment (saying so), else an error listing the choices.
  */
 async function owner(client: AdminClient, values: KeypairValues): Promise<string> {
-  if (values.environment && values.account) throw new CliError('give --environment or --account, not both');
+  if (values.environment && values.account) throw new UsageError('give --environment or --account, not both');
   if (values.environment) return `/environments/${values.environment}`;
   if (values.account) return `/accounts/${values.account}`;
   const me = await client.call<Me>('GET', '/me');
@@ -107,11 +107,12 @@ async function owner(client: AdminClient, values: KeypairValues): Promise<string
     }
   }
   if (environments.length === 1) {
-    note(`using environment ${environments[0]!.name} (${environments[0]!.id})`);
+    // With --json stderr holds nothing but an error line; the result names the environment.
+    if (!values.json) note(`using environment ${environments[0]!.name} (${environments[0]!.id})`);
     return `/environments/${environments[0]!.id}`;
   }
-  if (environments.length === 0) throw new CliError('you administer no environment; give --account ID for account-level keypairs');
-  throw new CliError(`you administer several environments; pick one with --environment:\n${environments.map((environment) => `  ${environment.id}  ${environment.name}`).join('\n')}`);
+  if (environments.length === 0) throw new UsageError('you administer no environment; give --account ID for account-level keypairs');
+  throw new UsageError(`you administer several environments; pick one with --environment:\n${environments.map((environment) => `  ${environment.id}  ${environment.name}`).join('\n')}`);
 }
 
 /**
@@ -119,11 +120,11 @@ async function owner(client: AdminClient, values: KeypairValues): Promise<string
  * one by omission; granting the default server's every scope instead would hand out
  * `write` to someone who asked for nothing. `--scopes ""` still makes one on purpose.
  */
-async function scopesNeeded(client: AdminClient): Promise<CliError> {
+async function scopesNeeded(client: AdminClient): Promise<UsageError> {
   const servers = await client.call<Page<{ identifier: string; isDefault?: boolean; scopes: Array<{ name: string }> }>>('GET', '/resource-servers');
   const fallback = servers.data.find((server) => server.isDefault);
   const offer = fallback ? `; the default resource server ${fallback.identifier} has: ${fallback.scopes.map((scope) => scope.name).join(' ')}` : '';
-  return new CliError(`keypairs create needs --scopes "..." or --grant URI=scope,...: without them its token requests fail with invalid_target${offer}`);
+  return new UsageError(`keypairs create needs --scopes "..." or --grant URI=scope,...: without them its token requests fail with invalid_target${offer}`);
 }
 
 /** `keygate keypairs create|list|show|update|disable|enable|rotate|delete|events|usage` */
@@ -163,12 +164,12 @@ export const keypairs = defineAdminCommand({
           ...(values.grant !== undefined && { grants: parseGrantOptions(values.grant) }),
           ...guards(values),
         };
-        if (Object.keys(body).length === 0) throw new CliError('update takes --name, --comment, --scopes, --grant, --rate-limit, --allowed-ips or --auto-disable');
+        if (Object.keys(body).length === 0) throw new UsageError('update takes --name, --comment, --scopes, --grant, --rate-limit, --allowed-ips or --auto-disable');
         const keypair = await client.call<Keypair>('PATCH', `/keypairs/${requireId(id, 'keypair')}`, body);
         return values.json ? keypair : showKeypair(keypair);
       }
       case 'rotate': {
-        if (values.grace !== undefined && !/^\d+$/.test(values.grace)) throw new CliError('--grace takes a whole number of seconds');
+        if (values.grace !== undefined && !/^\d+$/.test(values.grace)) throw new UsageError('--grace takes a whole number of seconds');
         const grace = values.grace === undefined ? 0 : Number(values.grace);
         const keypair = await client.call<Keypair>('POST', `/keypairs/${requireId(id, 'keypair')}/rotate`, { gracePeriodSeconds: grace });
         if (values.json) return keypair;
@@ -189,7 +190,7 @@ export const keypairs = defineAdminCommand({
         return values.json ? usage : showUsage(clientId, usage);
       }
       default:
-        throw new CliError('keypairs takes create, list, show, update, disable, enable, rotate, delete, events or usage');
+        throw new UsageError('keypairs takes create, list, show, update, disable, enable, rotate, delete, events or usage');
     }
   },
 });

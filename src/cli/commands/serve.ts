@@ -2,8 +2,25 @@ import cluster from 'node:cluster';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import { ConfigError, type Config } from '../../config/config.js';
-import { createLogger } from '../../shared/log.js';
+import { createLogger, type Logger } from '../../shared/log.js';
+import { removeServerFile, writeServerFile } from '../local_server.js';
 import { defineCommand } from '../options.js';
+
+/**
+ * DATA_DIR/server.json, in both database modes: DATA_DIR always resolves, and with
+ * DATABASE_URL it still tells a CLI on this machine where the server listens. A server
+ * that cannot write it still serves; the CLI then needs KEYGATE_URL.
+ */
+async function recordServer(config: Config, log: Logger): Promise<void> {
+  try {
+    await writeServerFile(config);
+  } catch (error) {
+    log.warn('cannot record the server URL for the CLI; it needs KEYGATE_URL or --url', { file: `${config.dataDir}/server.json`, detail: (error as Error).message });
+  }
+}
+
+/** At a clean shutdown: a CLI started later must not take a stopped server for a running one. */
+const forgetServer = (config: Config) => removeServerFile(config).catch(() => undefined);
 
 async function runServer(config: Config): Promise<void> {
   // Imported here so the admin commands do not load oidc-provider (and its Node 20 warning).
@@ -16,6 +33,10 @@ async function runServer(config: Config): Promise<void> {
     });
     server.listen(config.port, resolve);
   });
+
+  const log = createLogger(config.logLevel);
+  // A worker's pid is not the one to record: the supervisor records its own.
+  if (cluster.isPrimary) await recordServer(config, log);
 
   const out = (line = '') => process.stdout.write(`${line}\n`);
   out(`Keygate listening on ${config.issuer} (${keygate.db.embedded ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
@@ -59,8 +80,10 @@ async function runServer(config: Config): Promise<void> {
     const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
     const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutSeconds * 1000);
     force.unref();
+    const forgotten = cluster.isPrimary ? forgetServer(config) : Promise.resolve();
     closed
       .then(() => keygate.close())
+      .then(() => forgotten)
       .then(() => process.exit(0))
       .catch((error: Error) => {
         process.stderr.write(`keygate: shutdown failed: ${error.message}\n`);
@@ -70,7 +93,6 @@ async function runServer(config: Config): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   // A JSON line like every other log line, so log collectors parse it.
-  const log = createLogger(config.logLevel);
   process.on('SIGHUP', () => {
     keygate
       .reloadKeys()
@@ -100,12 +122,16 @@ function supervise(config: Config): Promise<void> {
     const worker = cluster.fork();
     startedAt.set(worker.id, Date.now());
   };
+  let forgotten: Promise<void> = Promise.resolve();
+  const exitWhenForgotten = () => void forgotten.then(() => process.exit(0));
   for (let i = 0; i < config.workers; i += 1) fork();
+  // The port is served once any worker listens.
+  cluster.once('listening', () => void recordServer(config, createLogger(config.logLevel)));
   cluster.on('exit', (worker, code) => {
     const ranMs = Date.now() - (startedAt.get(worker.id) ?? Date.now());
     startedAt.delete(worker.id);
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) exitWhenForgotten();
       return;
     }
     quickExits = ranMs >= WORKER_STABLE_MS ? 0 : quickExits + 1;
@@ -119,10 +145,11 @@ function supervise(config: Config): Promise<void> {
   });
   const forward = (signal: NodeJS.Signals) => {
     if (signal !== 'SIGHUP') {
+      if (!stopping) forgotten = forgetServer(config);
       stopping = true;
       for (const timer of pending) clearTimeout(timer);
       pending.clear();
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) exitWhenForgotten();
     }
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
   };
