@@ -134,7 +134,7 @@ async function databaseCases(label: string, env: Record<string, string>, work: s
     const created = await createKeypairsOverApi(api, seeded.environmentId, COLD_KEYPAIRS, 4);
     rows.push({ case: `admin: create keypair, 4 concurrent (${label}; ${created.perSecond}/s)`, p50: created.p50, p99: created.p99, errors: 0 });
     const coldFile = await HeaderFile.write(path.join(work, `${label}-cold.txt`), created.keypairs.map((keypair) => basic(keypair.clientId, keypair.clientSecret)));
-    const coldSeconds = Math.max(1, Math.min(DURATION, Math.floor((COLD_KEYPAIRS / Math.max(1, warm.rps)) * 0.8)));
+    const coldSeconds = Math.max(3, Math.min(DURATION, Math.floor((COLD_KEYPAIRS / Math.max(1, warm.rps)) * 0.8)));
     const cold = await measure(server, `token, cold: ${COLD_KEYPAIRS} keypairs just created over the admin API, first use (${label}, ${coldSeconds} s)`, coldFile, { mode: 'sequential', durationSeconds: coldSeconds });
     const eventLoopMaxMs = Math.max(...rows.filter((row) => row.case.endsWith(`(${label})`) && row.eventLoopMaxMs !== undefined).map((row) => row.eventLoopMaxMs!));
     if (label === 'embedded') {

@@ -34,7 +34,9 @@ end
 
 function done(summary, latency, requests)
   local wrappedTotal = 0
-  for _, thread in ipairs(threads) do wrappedTotal = wrappedTotal + math.max(0, (thread:get("count") or 0) - #headers) end
+  if sequential then
+    for _, thread in ipairs(threads) do wrappedTotal = wrappedTotal + math.max(0, (thread:get("count") or 0) - #headers) end
+  end
   local errors = summary.errors
   io.write(string.format(
     '{"requests":%d,"durationUs":%d,"p50":%.3f,"p99":%.3f,"p999":%.3f,"max":%.3f,"socketErrors":%d,"non2xx":%d,"wrapped":%d}\n',

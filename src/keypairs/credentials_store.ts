@@ -64,6 +64,12 @@ export async function findCredentials(db: Knex, clientId: string): Promise<Keypa
   return row && toCredentials(row);
 }
 
+/** The credentials of each of `clientIds` that exists (misses read together; see oauth/clients.ts). */
+export async function findCredentialsOf(db: Knex, clientIds: readonly string[]): Promise<KeypairCredentials[]> {
+  const result = await db.raw<{ rows: CredentialsRow[] }>(`${CREDENTIALS_SELECT} where k.client_id = any(?) group by k.client_id`, [[...clientIds]]);
+  return result.rows.map(toCredentials);
+}
+
 /** Enabled keypairs' credentials in client_id order, a page after `afterClientId` (the cache preload). */
 export async function listEnabledCredentials(db: Knex, afterClientId: string, limit: number): Promise<KeypairCredentials[]> {
   const result = await db.raw<{ rows: CredentialsRow[] }>(
@@ -73,7 +79,7 @@ export async function listEnabledCredentials(db: Knex, afterClientId: string, li
   return result.rows.map(toCredentials);
 }
 
-/** Rows per last-used UPDATE: the embedded database runs on the server's thread, so no one statement may stall it long. */
+/** Rows per last-used UPDATE: PGlite runs one statement at a time, so no one statement may hold up the token path's reads long. */
 const LAST_USED_CHUNK = 500;
 
 /** A batch of last-used times in one UPDATE per 500 keypairs; never moves a time backwards. */

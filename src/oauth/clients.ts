@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type Provider from 'oidc-provider';
 import { isDatabaseUnavailable } from '../db/database.js';
 import { ALL, type ChangeFeed } from '../db/notify.js';
-import { findCredentials, listEnabledCredentials, type KeypairCredentials } from '../keypairs/store.js';
+import { findCredentialsOf, listEnabledCredentials, type KeypairCredentials } from '../keypairs/store.js';
 import type { Clock } from '../shared/clock.js';
 import { hasPrefix } from '../shared/ids.js';
 import type { Logger } from '../shared/log.js';
@@ -69,6 +69,10 @@ export class ClientCache {
   #invalidations = 0;
   /** Per running preload, the ids invalidated since it started: its rows for them may be stale. */
   #invalidatedDuringPreloads = new Set<Set<string>>();
+  /** Keypairs to read in the next batch, each with the requests waiting for it. */
+  #pendingReads: Map<string, PendingRead> | undefined;
+  /** A batch read is in flight. */
+  #reading = false;
 
   constructor(
     private readonly db: Knex,
@@ -150,7 +154,7 @@ export class ClientCache {
     const invalidationsBefore = this.#invalidations;
     let credentials: KeypairCredentials | undefined;
     try {
-      credentials = await findCredentials(this.db, clientId);
+      credentials = await this.#read(clientId);
     } catch (error) {
       if (!isDatabaseUnavailable(error) || !cached) throw error;
       this.logFallback(now, error);
@@ -161,6 +165,35 @@ export class ClientCache {
     if (!credentials) return undefined;
     if (this.#invalidations === invalidationsBefore) this.#remember(credentials, now);
     return this.#found(provider, credentials);
+  }
+
+  /**
+   * One keypair's credentials from the database. One read is in flight at a time, and
+   * the misses that arrive meanwhile are read together when it is done (as a database
+   * groups commits): keypairs just created, or a cache emptied by an outage, cost one
+   * round trip per batch under load, not one per request; a lone miss is read at once.
+   */
+  #read(clientId: string): Promise<KeypairCredentials | undefined> {
+    this.#pendingReads ??= new Map();
+    let waiting = this.#pendingReads.get(clientId);
+    if (!waiting) this.#pendingReads.set(clientId, (waiting = pendingRead()));
+    if (!this.#reading) void this.#readBatches();
+    return waiting.promise;
+  }
+
+  async #readBatches(): Promise<void> {
+    this.#reading = true;
+    while (this.#pendingReads) {
+      const batch = this.#pendingReads;
+      this.#pendingReads = undefined;
+      try {
+        const found = new Map((await findCredentialsOf(this.db, [...batch.keys()])).map((credentials) => [credentials.clientId, credentials]));
+        for (const [clientId, waiting] of batch) waiting.resolve(found.get(clientId));
+      } catch (error) {
+        for (const waiting of batch.values()) waiting.reject(error);
+      }
+    }
+    this.#reading = false;
   }
 
   #remember(credentials: KeypairCredentials, loadedAt: number): void {
@@ -199,6 +232,23 @@ export class ClientCache {
     });
     this.#fallbacks = { served: 0, loggedAt: now };
   }
+}
+
+interface PendingRead {
+  readonly promise: Promise<KeypairCredentials | undefined>;
+  resolve(credentials: KeypairCredentials | undefined): void;
+  reject(error: unknown): void;
+}
+
+/** Promise.withResolvers, which Node 20 lacks. */
+function pendingRead(): PendingRead {
+  let resolve!: PendingRead['resolve'];
+  let reject!: PendingRead['reject'];
+  const promise = new Promise<KeypairCredentials | undefined>((onResolve, onReject) => {
+    resolve = onResolve;
+    reject = onReject;
+  });
+  return { promise, resolve, reject };
 }
 
 /** The one validated Client every keypair's view inherits from: the metadata all keypairs share. */

@@ -29,8 +29,8 @@ export interface RollupCount {
 }
 
 /**
- * Rows per statement: the embedded database runs on the server's thread, so no one
- * statement may stall it long. Each statement binds one array per column (unnest),
+ * Rows per statement: PGlite runs one statement at a time, so no one statement may
+ * hold up the token path's reads long. Each statement binds one array per column (unnest),
  * not one parameter per value: far less to parse and bind for a thousand rows.
  */
 const CHUNK = 2000;
