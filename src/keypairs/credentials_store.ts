@@ -39,16 +39,35 @@ const CREDENTIALS_SELECT = `select k.client_id, k.account_id, k.environment_id, 
        from keypairs k
        left join keypair_secrets s on s.client_id = k.client_id`;
 
+/**
+ * Values many keypairs hold alike (their account, environment, grants, an empty
+ * allowlist), shared between their credentials rather than held once per keypair: the
+ * token endpoint keeps every enabled keypair's credentials in memory (oauth/clients.ts),
+ * and 100k copies of one grant map are memory and garbage-collection work for nothing.
+ * Emptied when it grows past MAX_SHARED (values stop being shared, nothing breaks).
+ */
+const shared = new Map<string, unknown>();
+const MAX_SHARED = 50_000;
+
+function sharedValue<T>(key: string, make: () => T): T {
+  let value = shared.get(key) as T | undefined;
+  if (value === undefined) {
+    if (shared.size >= MAX_SHARED) shared.clear();
+    shared.set(key, (value = make()));
+  }
+  return value;
+}
+
 function toCredentials(row: CredentialsRow): KeypairCredentials {
   return {
     clientId: row.client_id,
-    accountId: row.account_id,
-    environmentId: row.environment_id,
-    grants: new Map(row.grants.map((grant) => [grant.resource_server_id, grant.scopes])),
+    accountId: sharedValue(`a${row.account_id}`, () => row.account_id),
+    environmentId: row.environment_id === null ? null : sharedValue(`e${row.environment_id}`, () => row.environment_id),
+    grants: sharedValue(`g${JSON.stringify(row.grants)}`, () => new Map(row.grants.map((grant) => [grant.resource_server_id, grant.scopes]))),
     enabled: row.enabled,
     expiresAt: row.expires_at,
     rateLimitPerMinute: row.rate_limit_per_minute,
-    allowedIps: row.allowed_ips,
+    allowedIps: sharedValue(`i${JSON.stringify(row.allowed_ips)}`, () => row.allowed_ips),
     autoDisable: row.auto_disable,
     secrets: row.secrets.map((secret) => ({
       sha256: Buffer.from(secret.sha256, 'hex'),
