@@ -32,6 +32,12 @@ async function createOne(api: AdminApi, environmentId: string, name: string, ext
   return (await response.json()) as CreatedKeypair;
 }
 
+export async function createEnvironmentOverApi(api: AdminApi, accountId: string, name: string): Promise<string> {
+  const response = await fetch(`${api.url}/admin/v1/accounts/${accountId}/environments`, { method: 'POST', headers: api.headers, body: JSON.stringify({ name }) });
+  if (response.status !== 201) throw new Error(`environment create answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { id: string }).id;
+}
+
 /** `count` keypairs created through POST .../keypairs, `concurrency` at a time, with their create times. */
 export async function createKeypairsOverApi(api: AdminApi, environmentId: string, count: number, concurrency: number, extra: Record<string, unknown> = {}) {
   const keypairs: CreatedKeypair[] = [];
