@@ -4,6 +4,7 @@
  * Keygate's, no database. Prints "listening <port>" when ready.
  */
 import { createServer } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 
@@ -33,7 +34,16 @@ const provider = new Provider(issuer, {
   ttl: { ClientCredentials: () => 300 },
 });
 
-const server = createServer(provider.callback());
+// The same event-loop delay gauge as Keygate's /metrics (prom-client: 10 ms resolution,
+// reset at each scrape), so the bench compares the two under the same load.
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
+const callback = provider.callback();
+const server = createServer((req, res) => {
+  if (req.url !== '/metrics') return callback(req, res);
+  res.end(`keygate_process_nodejs_eventloop_lag_max_seconds ${delay.max / 1e9}\n`);
+  delay.reset();
+});
 server.listen(port, '127.0.0.1', () => {
   const address = server.address();
   process.stdout.write(`listening ${typeof address === 'object' && address ? address.port : port}\n`);
