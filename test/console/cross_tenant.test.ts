@@ -150,17 +150,22 @@ const WRITES: Record<string, Write> = {
       return {
         url: '/console/operator/admins',
         form: { email, name: 'Invited', scope: `environment:${tenant.environmentId}` },
-        readBack: async () => ({ users: await adminApi('/users'), grantsInB: await grantsInB() }),
+        // Only the invited email's users: other test files create users at the same time.
+        readBack: async () => ({ invited: ((await adminApi('/users')) as { data: Array<{ email: string }> }).data.filter((user) => user.email === email), grantsInB: await grantsInB() }),
       };
     },
   },
   'POST /console/operator/resource-servers': {
     allowedTo: 'operator',
-    aim: async () => ({
-      url: '/console/operator/resource-servers',
-      form: { identifier: `https://across-${Date.now()}.api.test/`, name: 'Across', scopes: 'read Read things', accessTokenTtl: '300' },
-      readBack: () => adminApi('/resource-servers'),
-    }),
+    aim: async () => {
+      const identifier = `https://across-${Date.now()}.api.test/`;
+      return {
+        url: '/console/operator/resource-servers',
+        form: { identifier, name: 'Across', scopes: 'read Read things', accessTokenTtl: '300' },
+        // Only this identifier's servers: other test files create servers at the same time.
+        readBack: async () => ((await adminApi('/resource-servers')) as { data: Array<{ identifier: string }> }).data.filter((server) => server.identifier === identifier),
+      };
+    },
   },
 };
 
