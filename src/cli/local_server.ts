@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
+import { isProcessAlive } from '../shared/process.js';
 
 /**
  * DATA_DIR/server.json: where the local `keygate serve` listens, so a CLI in another
@@ -41,20 +42,10 @@ async function readServerFile(config: Config): Promise<LocalServer | undefined> 
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, but another user's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The server recorded in DATA_DIR, if its process still runs; a file left by a crash is ignored. */
 export async function findLocalServer(config: Config): Promise<LocalServer | undefined> {
   const recorded = await readServerFile(config);
-  return recorded && isAlive(recorded.pid) ? recorded : undefined;
+  return recorded && isProcessAlive(recorded.pid) ? recorded : undefined;
 }
 
 /**

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../shared/log.js';
+import { isProcessAlive } from '../shared/process.js';
 
 export interface EmbeddedPostgres {
   /** A postgres:// URL naming a Unix socket (`?host=<dir>`) that `pg` connects to like any server. */
@@ -165,20 +166,11 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number(await readFile(lockFile, 'utf8').catch(() => ''));
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isProcessAlive(holder)) {
         throw new Error(`it is in use by process ${holder} (a running keygate); stop that first, or use DATABASE_URL to share a PostgreSQL server`);
       }
       await rm(lockFile, { force: true });
     }
   }
   throw new Error(`could not take ${lockFile}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
