@@ -22,7 +22,7 @@ const MAX_SOCKET_PATH = 107;
 
 /**
  * Real PostgreSQL (PGlite, compiled to WebAssembly) in this process, on a worker
- * thread of its own (embedded_worker.ts) so that its CPU never stalls the request
+ * thread of its own (embedded_worker.js) so that its CPU never stalls the request
  * thread, served by pglite-socket so the app keeps one driver path (pg over the
  * wire). pglite-socket has no authentication, so it listens only on a Unix socket
  * in a 0700 directory: no other local user can reach it (no TCP port at all). `dataDir` undefined keeps

@@ -77,12 +77,6 @@ function toCredentials(row: CredentialsRow): KeypairCredentials {
   };
 }
 
-export async function findCredentials(db: Knex, clientId: string): Promise<KeypairCredentials | undefined> {
-  const result = await db.raw<{ rows: CredentialsRow[] }>(`${CREDENTIALS_SELECT} where k.client_id = ? group by k.client_id`, [clientId]);
-  const row = result.rows[0];
-  return row && toCredentials(row);
-}
-
 /** The credentials of each of `clientIds` that exists (misses read together; see oauth/clients.ts). */
 export async function findCredentialsOf(db: Knex, clientIds: readonly string[]): Promise<KeypairCredentials[]> {
   const result = await db.raw<{ rows: CredentialsRow[] }>(`${CREDENTIALS_SELECT} where k.client_id = any(?) group by k.client_id`, [[...clientIds]]);

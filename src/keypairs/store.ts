@@ -192,7 +192,7 @@ export async function retireSecrets(trx: Knex.Transaction, clientId: string, pre
 }
 
 // The token path's reads and its batched write, in their own file; re-exported for its callers.
-export { findCredentials, findCredentialsOf, listEnabledCredentials, writeLastUsed, type KeypairCredentials } from './credentials_store.js';
+export { findCredentialsOf, listEnabledCredentials, writeLastUsed, type KeypairCredentials } from './credentials_store.js';
 
 /** Deletes secret digests retired before `before` (cleanup); returns how many. */
 export async function deleteSecretsRetiredBefore(db: Knex, before: Date): Promise<number> {
