@@ -6,6 +6,7 @@ import * as consoleSignIn from '../../migrations/004_console.js';
 import * as grants from '../../migrations/005_grants.js';
 import * as identities from '../../migrations/006_identities.js';
 import * as consoleSecretViews from '../../migrations/007_console_secret_views.js';
+import * as keylessCredentials from '../../migrations/008_keyless_credentials.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -24,6 +25,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['005_grants', grants],
   ['006_identities', identities],
   ['007_console_secret_views', consoleSecretViews],
+  ['008_keyless_credentials', keylessCredentials],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Migration]> = {

@@ -10,6 +10,7 @@ const PREFIXES = {
   secret: 'sec',
   event: 'evt',
   membership: 'mem',
+  trustedIssuer: 'ti',
 } as const;
 
 export type IdKind = keyof typeof PREFIXES;

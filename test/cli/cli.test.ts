@@ -130,11 +130,11 @@ describe('keygate migrate', () => {
     const env = { DATA_DIR: path.join(dir, 'migrate-data'), KEYS_FILE: path.join(dir, 'migrate.json') };
     const up = await runCli(['migrate'], env, dir);
     expect(up.code).toBe(0);
-    expect(up.stdout.trim()).toBe('applied: 001_initial, 002_status_list, 003_usage_guards_outbox, 004_console, 005_grants, 006_identities, 007_console_secret_views');
+    expect(up.stdout.trim()).toBe('applied: 001_initial, 002_status_list, 003_usage_guards_outbox, 004_console, 005_grants, 006_identities, 007_console_secret_views, 008_keyless_credentials');
     const again = await runCli(['migrate'], env, dir);
     expect(again.stdout.trim()).toBe('nothing to do');
     const down = await runCli(['migrate', '--down'], env, dir);
     expect(down.code).toBe(0);
-    expect(down.stdout.trim()).toBe('rolled back: 007_console_secret_views, 006_identities, 005_grants, 004_console, 003_usage_guards_outbox, 002_status_list, 001_initial');
+    expect(down.stdout.trim()).toBe('rolled back: 008_keyless_credentials, 007_console_secret_views, 006_identities, 005_grants, 004_console, 003_usage_guards_outbox, 002_status_list, 001_initial');
   });
 });
