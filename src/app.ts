@@ -17,10 +17,12 @@ import { KeypairService } from './keypairs/service.js';
 import { MaintenanceJob } from './keypairs/maintenance.js';
 import { NotificationWorker } from './notifications/worker.js';
 import { logTransport, smtpTransport } from './notifications/transport.js';
+import { ClientAssertions } from './oauth/client_assertion.js';
 import { ClientCache } from './oauth/clients.js';
 import { TokenGuards } from './oauth/guards.js';
 import { RateLimiter } from './oauth/rate_limit.js';
 import { buildProvider } from './oauth/provider.js';
+import { ReplayStore } from './oauth/replay_store.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { TokenRequests } from './oauth/token_request.js';
 import { Metrics } from './ops/metrics.js';
@@ -136,8 +138,10 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
     // The token endpoint: oidc-provider with Keygate's token request pipeline.
     const metrics = new Metrics(db.knex);
     const requestLog = new RequestLog(metrics, log);
+    const replays = new ReplayStore(db.knex, clock);
     const tokenRequests = new TokenRequests({
       clients,
+      assertions: new ClientAssertions({ issuer: config.issuer, replays, clock }),
       guards: new TokenGuards(rateLimiter, config.rateLimitPerMinute, clock),
       catalog,
       lastUsed,
@@ -149,7 +153,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
       trustProxyHops: config.trustProxyHops,
       requestIdOf: (req) => requestLog.idOf(req),
     });
-    const makeProvider = () => buildProvider({ config, keySet, catalog, tokenRequests, clock });
+    const makeProvider = () => buildProvider({ config, keySet, catalog, tokenRequests, replays, clock });
     let provider: Provider = makeProvider();
     let providerCallback = provider.callback();
 

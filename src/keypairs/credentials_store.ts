@@ -1,3 +1,4 @@
+import type { JWK } from 'jose';
 import type { Knex } from 'knex';
 
 /** What the token path reads of keypairs (one query per keypair, or a page for the cache preload) and the last-used times it writes. */
@@ -14,7 +15,35 @@ export interface KeypairCredentials {
   readonly rateLimitPerMinute: number | null;
   readonly allowedIps: readonly string[];
   readonly autoDisable: boolean | null;
+  /**
+   * Its secrets' digests. A keypair with no secret (public_key, federated) has one row
+   * whose digest is of bytes nobody holds: it carries the keypair's status-list index.
+   */
   readonly secrets: ReadonlyArray<{ readonly sha256: Buffer; readonly expiresAt: Date | null; readonly statusIdx: number }>;
+  /** How its client proves itself: a secret, a client assertion signed with one of `publicKeys`, or a trusted issuer's token. */
+  readonly credentialType: CredentialType;
+  /** public_key keypairs: the public JWKs its client assertions may be signed with. */
+  readonly publicKeys: readonly JWK[];
+  /** federated keypairs: the trusted issuer and what its token must say. */
+  readonly federation: Federation | null;
+  /** Tokens only with a DPoP proof, bound to its key. */
+  readonly requireDpop: boolean;
+}
+
+export type CredentialType = 'secret' | 'public_key' | 'federated';
+
+/** A federated keypair's trusted issuer (as it stands now) and the subject and claims its token must carry. */
+export interface Federation {
+  readonly trustedIssuerId: string;
+  /** The token's `iss`, exactly. */
+  readonly issuer: string;
+  /** Its signing keys: at this URL, inline, or (both null) at the jwks_uri of its discovery document. */
+  readonly jwksUri: string | null;
+  readonly jwks: { readonly keys: readonly JWK[] } | null;
+  /** The `aud` the token must carry; null: Keygate's issuer. */
+  readonly audience: string | null;
+  readonly subject: string;
+  readonly claims: Readonly<Record<string, string>>;
 }
 
 interface CredentialsRow {
@@ -28,12 +57,20 @@ interface CredentialsRow {
   allowed_ips: string[];
   auto_disable: boolean | null;
   secrets: Array<{ sha256: string; expires_at: string | null; status_idx: number }>;
+  credential_type: CredentialType;
+  public_keys: Array<{ jwk: JWK; thumbprint: string }>;
+  require_dpop: boolean;
+  federation: (Omit<Federation, 'claims'> & { claims: Record<string, string> }) | null;
 }
 
 const CREDENTIALS_SELECT = `select k.client_id, k.account_id, k.environment_id, k.enabled, k.expires_at,
             (select coalesce(json_agg(json_build_object('resource_server_id', g.resource_server_id, 'scopes', g.scopes)), '[]'::json)
                from keypair_grants g where g.client_id = k.client_id) as grants,
             k.rate_limit_per_minute, k.allowed_ips, k.auto_disable,
+            k.credential_type, k.public_keys, k.require_dpop,
+            (select json_build_object('trustedIssuerId', t.id, 'issuer', t.issuer, 'jwksUri', t.jwks_uri, 'jwks', t.jwks,
+                                      'audience', t.audience, 'subject', k.federation_subject, 'claims', k.federation_claims)
+               from trusted_issuers t where t.id = k.federation_issuer_id) as federation,
             coalesce(json_agg(json_build_object('sha256', encode(s.secret_sha256, 'hex'), 'expires_at', s.expires_at, 'status_idx', s.status_idx))
                      filter (where s.id is not null), '[]') as secrets
        from keypairs k
@@ -74,6 +111,11 @@ function toCredentials(row: CredentialsRow): KeypairCredentials {
       expiresAt: secret.expires_at === null ? null : new Date(secret.expires_at),
       statusIdx: Number(secret.status_idx),
     })),
+    credentialType: row.credential_type,
+    // A key registered without a kid answers to its thumbprint, the kid `keygate client-key new` signs with.
+    publicKeys: row.public_keys.map((key) => ({ ...key.jwk, kid: key.jwk.kid ?? key.thumbprint })),
+    federation: row.federation,
+    requireDpop: row.require_dpop,
   };
 }
 

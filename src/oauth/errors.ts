@@ -10,6 +10,18 @@ export type RefusalReason =
   | 'keypair_expired'
   | 'secret_mismatch'
   | 'secret_retired'
+  | 'secret_not_accepted'
+  | 'assertion_not_accepted'
+  | 'assertion_invalid'
+  | 'assertion_expired'
+  | 'assertion_key_unknown'
+  | 'assertion_audience_mismatch'
+  | 'assertion_issuer_mismatch'
+  | 'assertion_replayed'
+  | 'federation_subject_mismatch'
+  | 'federation_claim_mismatch'
+  | 'issuer_unreachable'
+  | 'dpop_required'
   | 'ip_not_allowed'
   | 'rate_limited'
   | 'invalid_target'
@@ -71,7 +83,7 @@ export class TokenRefusal extends OAuthError {
 
 /** 401: the keypair cannot be used, or the request did not prove it holds it. Said alike for every reason. */
 export class InvalidClient extends TokenRefusal {
-  constructor(reason: Extract<RefusalReason, 'keypair_disabled' | 'keypair_expired' | 'secret_mismatch' | 'secret_retired' | 'ip_not_allowed'>) {
+  constructor(reason: Exclude<RefusalReason, 'rate_limited' | 'invalid_target' | 'invalid_scope' | 'temporarily_unavailable' | 'issuer_unreachable' | 'dpop_required'>) {
     super(reason, 'invalid_client', 'client authentication failed', 401);
   }
 }
@@ -94,6 +106,20 @@ export class InvalidTarget extends TokenRefusal {
 export class InvalidScope extends TokenRefusal {
   constructor(scope: string) {
     super('invalid_scope', 'invalid_scope', 'requested scope is not allowed', 400, { scope });
+  }
+}
+
+/** 400: the keypair takes tokens only with a DPoP proof, and the request had none (RFC 9449's error for a token request). */
+export class DpopRequired extends TokenRefusal {
+  constructor() {
+    super('dpop_required', 'invalid_dpop_proof', 'this keypair requires a DPoP proof (RFC 9449): send one in the DPoP header', 400);
+  }
+}
+
+/** 503: a federated keypair's trusted issuer did not give its keys in time; the client may retry. */
+export class IssuerUnreachable extends TokenRefusal {
+  constructor(cause: unknown) {
+    super('issuer_unreachable', 'temporarily_unavailable', "the authorization server cannot reach the trusted issuer's keys; retry shortly", 503, { retryAfterSeconds: 30, cause });
   }
 }
 

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import Provider, { type Configuration } from 'oidc-provider';
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/config.js';
 import type { ResourceServerCatalog } from '../resource_servers/catalog.js';
 import type { ResourceServer } from '../resource_servers/store.js';
 import type { Clock } from '../shared/clock.js';
 import { providerJwks, signingKey, type KeySet } from '../signing/keystore.js';
 import { StatelessAdapter } from './adapter.js';
+import { ASSERTION_SIGNING_ALGS, DPOP_SIGNING_ALGS } from './algorithms.js';
+import type { ReplayStore } from './replay_store.js';
 import { currentContext, type TokenRequests } from './token_request.js';
 
 export interface ProviderDeps {
@@ -14,6 +16,8 @@ export interface ProviderDeps {
   readonly catalog: ResourceServerCatalog;
   /** Keygate's rules of a token request: every hook below is one call into it. */
   readonly tokenRequests: TokenRequests;
+  /** JWT ids used once in every process: oidc-provider's DPoP proofs go here too. */
+  readonly replays: ReplayStore;
   readonly clock: Clock;
 }
 
@@ -32,7 +36,12 @@ export function buildProvider(deps: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: StatelessAdapter,
     jwks: providerJwks(keySet) as Configuration['jwks'],
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
+    // private_key_jwt is checked by Keygate (client_assertion.ts), not by oidc-provider: listed for discovery.
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    enabledJWA: {
+      clientAuthSigningAlgValues: ASSERTION_SIGNING_ALGS,
+      dPoPSigningAlgValues: DPOP_SIGNING_ALGS,
+    } as Configuration['enabledJWA'],
     clientDefaults: {
       grant_types: ['client_credentials'],
       response_types: [],
@@ -52,10 +61,10 @@ export function buildProvider(deps: ProviderDeps): Provider {
       revocation: { enabled: false },
       userinfo: { enabled: false },
       rpInitiatedLogout: { enabled: false },
-      // No sender-constrained tokens yet: a DPoP header is ignored, as RFC 9449 lets a
-      // server without DPoP do, and the answer is a Bearer token. (Enabled, it checked
-      // each proof's jti in the replay store, which the stateless adapter refuses: a 500.)
-      dPoP: { enabled: false },
+      // A valid DPoP proof binds the token to its key (cnf.jkt, token_type DPoP); each
+      // proof's jti is spent in Keygate's replay store (ReplayDetection, below). No nonce:
+      // RFC 9449 leaves it optional, and the proof's iat must be within 5 minutes.
+      dPoP: { enabled: true },
       resourceIndicators: {
         enabled: true,
         // No `resource` parameter: the default resource server.
@@ -79,6 +88,12 @@ export function buildProvider(deps: ProviderDeps): Provider {
   provider.Client.prototype.compareClientSecret = function compareClientSecret(presented: string) {
     return Promise.resolve(tokenRequests.checkCredential(currentContext(), this, presented));
   };
+  // Hook: step 0, a client assertion is set aside before oidc-provider reads the body.
+  setAsideClientAssertions(provider, tokenRequests);
+  // oidc-provider's replay checks (DPoP proofs) go to the database, seen by every process,
+  // instead of its adapter (which the stateless adapter refuses). Its own namespace: a
+  // client's DPoP proof and client assertion may not share a jti by accident.
+  provider.ReplayDetection.unique = (issuer: string, jti: string, exp: number) => deps.replays.firstUse(`oidc-provider:${issuer}`, jti, new Date(exp * 1000));
   // Hook: step 5, record; and 6, respond.
   tokenRequests.listenTo(provider);
   provider.use(tokenRequests.respond);
@@ -95,4 +110,25 @@ export function buildProvider(deps: ProviderDeps): Provider {
       jwt: { sign: { alg: config.tokenSigningAlg, kid: signingKey(keySet, config.tokenSigningAlg, Math.floor(deps.clock.now().getTime() / 1000)).kid } },
     };
   }
+}
+
+/**
+ * oidc-provider parses the token request's body into `ctx.oidc.body` and reads its
+ * parameters from there. An accessor on its context's prototype sees each body as it is
+ * set, and stores what TokenRequests.acceptClientAssertion makes of it: the one place
+ * Keygate sees the body before oidc-provider's client authentication does.
+ */
+function setAsideClientAssertions(provider: Provider, tokenRequests: TokenRequests): void {
+  const BODY = Symbol('keygate.body');
+  type Context = { ctx: KoaContextWithOIDC; route: string; [BODY]?: unknown };
+  Object.defineProperty(provider.OIDCContext.prototype, 'body', {
+    configurable: true,
+    get(this: Context) {
+      return this[BODY];
+    },
+    set(this: Context, body: unknown) {
+      const isTokenForm = this.route === 'token' && typeof body === 'object' && body !== null;
+      this[BODY] = isTokenForm ? tokenRequests.acceptClientAssertion(this.ctx, body as Record<string, unknown>) : body;
+    },
+  });
 }

@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
 import type { Config } from '../config/config.js';
 import type { ResourceServerCatalog } from '../resource_servers/catalog.js';
+import { ASSERTION_SIGNING_ALGS, DPOP_SIGNING_ALGS } from './algorithms.js';
 import { MethodNotAllowed, renderOAuthError } from './errors.js';
 
 /** Routes of oidc-provider that Keygate serves, with their methods; every other one stays unreachable. */
@@ -26,7 +27,9 @@ export function serverMetadata(config: Config, catalog: ResourceServerCatalog): 
     token_endpoint: `${config.issuer}/token`,
     jwks_uri: `${config.issuer}/jwks`,
     grant_types_supported: ['client_credentials'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    token_endpoint_auth_signing_alg_values_supported: ASSERTION_SIGNING_ALGS,
+    dpop_signing_alg_values_supported: DPOP_SIGNING_ALGS,
     response_types_supported: [],
     // Scopes of servers limited to named accounts stay out of this public document.
     scopes_supported: [...new Set(catalog.all().filter((server) => server.availableTo === null).flatMap((server) => server.scopes.map((scope) => scope.name)))],

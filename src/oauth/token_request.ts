@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { decodeJwt } from 'jose';
 import type { Context, Next } from 'koa';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 import { isDatabaseUnavailable } from '../db/database.js';
@@ -13,8 +14,9 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import { statusReference } from '../status/status_list.js';
 import type { UsageRecorder } from '../usage/recorder.js';
+import { ClientAssertions, JWT_BEARER } from './client_assertion.js';
 import { ClientCache } from './clients.js';
-import { DatabaseUnavailable, InvalidClient, InvalidScope, InvalidTarget, renderOAuthError, TokenRefusal } from './errors.js';
+import { DatabaseUnavailable, DpopRequired, InvalidClient, InvalidScope, InvalidTarget, renderOAuthError, TokenRefusal } from './errors.js';
 import type { TokenGuards } from './guards.js';
 
 type ProviderClient = InstanceType<Provider['Client']>;
@@ -29,12 +31,15 @@ interface TokenRequestState {
   credentialed: boolean;
   /** Status-list index of the secret that authenticated it. */
   statusIdx?: number;
+  /** The client_assertion it authenticates with instead of a secret (see acceptClientAssertion). */
+  assertion?: string;
   /** Keygate's refusal, once oidc-provider has reported it: what the response says. */
   refusal?: TokenRefusal;
 }
 
 export interface TokenRequestDeps {
   readonly clients: ClientCache;
+  readonly assertions: ClientAssertions;
   readonly guards: TokenGuards;
   readonly catalog: ResourceServerCatalog;
   readonly lastUsed: LastUsedRecorder;
@@ -54,8 +59,10 @@ export interface TokenRequestDeps {
  * the protocol (parsing, client authentication, the grant, signing); Keygate's rules
  * are these steps, which its hooks call in this order (see provider.ts):
  *
+ *   0. acceptClientAssertion  the parsed body: a client assertion is set aside for step 2
  *   1. findKeypair      Client.find: the keypair, refused if disabled or expired
- *   2. checkCredential  Client#compareClientSecret: the secret against live digests
+ *   2. checkCredential  Client#compareClientSecret: the secret against live digests,
+ *                       or the client assertion against the keypair's keys or issuer
  *   3. guards           from step 2, once the secret is right: IP allowlist, rate limit
  *   4. grant, claims    getResourceServerInfo, extraTokenClaims: resource, scopes, claims
  *   5. record           grant.success / grant.error / server_error: usage log, last
@@ -88,10 +95,33 @@ export class TokenRequests {
     return found.client;
   }
 
-  /** 2. The presented secret, against every live digest of the keypair; then 3, its guards. */
-  checkCredential(ctx: Context, client: ProviderClient, presented: string): true {
+  /**
+   * 0. The token request's parsed body, as oidc-provider sets it. A client assertion
+   * (private_key_jwt, or a federated keypair's platform token) is Keygate's to check,
+   * not oidc-provider's: oidc-provider would take the client_id from the assertion's
+   * `sub` (a platform token's `sub` is its workload, not the keypair) and check it
+   * against a per-client key set and replay store it does not have. So the assertion
+   * is kept in this request's state, and the body oidc-provider reads names the keypair
+   * with a placeholder secret: its secret path leads to checkCredential (step 2), which
+   * checks the assertion kept here. A request that also sends a secret or a Basic
+   * header is left as it is, for oidc-provider to refuse (one mechanism only).
+   */
+  acceptClientAssertion(ctx: Context, body: Record<string, unknown>): Record<string, unknown> {
+    const { client_assertion: assertion, client_assertion_type: type, client_id: clientId, ...rest } = body;
+    if (type !== JWT_BEARER || typeof assertion !== 'string' || body.client_secret !== undefined || ctx.get('authorization') !== '') return body;
+    // RFC 7523 lets a private_key_jwt client leave client_id out: its assertion's sub is the client_id.
+    const keypair = clientId === undefined ? unverifiedSubject(assertion) : clientId;
+    if (typeof keypair !== 'string') return body;
+    this.#stateOf(ctx).assertion = assertion;
+    return { ...rest, client_id: keypair, client_secret: ASSERTION_PLACEHOLDER };
+  }
+
+  /** 2. The presented secret (or client assertion), against the keypair's live credentials; then 3, its guards. */
+  checkCredential(ctx: Context, client: ProviderClient, presented: string): true | Promise<true> {
     const state = this.#stateOf(ctx);
     const credentials = ClientCache.credentialsOf(client);
+    if (credentials && state.assertion !== undefined) return this.#checkAssertion(state, credentials, state.assertion);
+    if (credentials && credentials.credentialType !== 'secret') throw new InvalidClient('secret_not_accepted');
     // The checksum rejects typos and foreign secrets before any hashing.
     if (!credentials || !isWellFormedSecret(presented)) throw new InvalidClient('secret_mismatch');
     const match = matchSecret(credentials, presented, this.deps.clock.now().getTime());
@@ -100,6 +130,20 @@ export class TokenRequests {
     state.credentialed = true;
     this.deps.guards.admit(credentials, state.ip);
     state.statusIdx = match.statusIdx;
+    return true;
+  }
+
+  async #checkAssertion(state: TokenRequestState, credentials: KeypairCredentials, assertion: string): Promise<true> {
+    if (credentials.credentialType === 'secret') throw new InvalidClient('assertion_not_accepted');
+    try {
+      await this.deps.assertions.verify(credentials, assertion);
+    } catch (error) {
+      throw isDatabaseUnavailable(error) ? new DatabaseUnavailable(error) : error;
+    }
+    state.credentialed = true;
+    this.deps.guards.admit(credentials, state.ip);
+    // Its one secrets row, whose digest nobody holds, carries its status-list index.
+    state.statusIdx = credentials.secrets.find((secret) => secret.expiresAt === null)?.statusIdx;
     return true;
   }
 
@@ -118,6 +162,8 @@ export class TokenRequests {
     const catalogue = new Set(server.scopes.map((scope) => scope.name));
     const held = (credentials.grants.get(server.id) ?? []).filter((scope) => catalogue.has(scope));
     if (held.length === 0) throw new InvalidTarget('the keypair has no grant at this resource server');
+    // oidc-provider has checked any DPoP proof by now (the grant reads it first); none at all is Keygate's refusal.
+    if (credentials.requireDpop && !ctx.get('dpop')) throw new DpopRequired();
 
     const requested = requestedScopes(ctx);
     const refused = requested.find((scope) => !held.includes(scope));
@@ -231,6 +277,23 @@ function matchSecret(credentials: KeypairCredentials, presented: string, now: nu
     }
   }
   return { statusIdx, retired };
+}
+
+/**
+ * Stands in for a secret in the body oidc-provider reads once a client assertion was
+ * set aside (acceptClientAssertion). Never a secret: checkCredential looks at the
+ * assertion in the request's state, and a request that sends this value itself has
+ * none there, so it is checked as a secret and fails the checksum.
+ */
+const ASSERTION_PLACEHOLDER = 'keygate:client-assertion';
+
+/** The `sub` of a JWT, unverified: only to name the keypair to look up. */
+function unverifiedSubject(jwt: string): unknown {
+  try {
+    return (decodeJwt(jwt) as { sub?: unknown }).sub;
+  } catch {
+    return undefined;
+  }
 }
 
 function requestedScopes(ctx: KoaContextWithOIDC): string[] {

@@ -17,8 +17,12 @@ describe('discovery', () => {
       token_endpoint: `${TEST_ISSUER}/token`,
       jwks_uri: `${TEST_ISSUER}/jwks`,
       grant_types_supported: ['client_credentials'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     });
+    // Keyless keypairs and DPoP: what a client library reads to choose how to sign.
+    expect(response.body.token_endpoint_auth_signing_alg_values_supported).toEqual(expect.arrayContaining(['ES256', 'RS256', 'EdDSA']));
+    expect(response.body.token_endpoint_auth_signing_alg_values_supported).not.toContain('HS256');
+    expect(response.body.dpop_signing_alg_values_supported).toEqual(expect.arrayContaining(['ES256', 'EdDSA']));
     expect(response.body.scopes_supported).toEqual(expect.arrayContaining(['read', 'write']));
     expect(response.body).not.toHaveProperty('authorization_endpoint');
   });
