@@ -19,7 +19,7 @@ export const KeypairUsageSchema = closed(
     last7d: windowTotals('Token requests in the current hour and the 167 before it.'),
     refusalsByReason: Type.Array(
       closed({
-        reason: Type.String({ description: '`secret_mismatch`, `secret_retired`, `ip_not_allowed`, `rate_limited`, `keypair_disabled`, `keypair_expired`; for keypairs with no secret `secret_not_accepted`, `assertion_not_accepted`, `assertion_invalid`, `assertion_expired`, `assertion_replayed`, `assertion_key_unknown`, `assertion_audience_mismatch`, `assertion_issuer_mismatch`, `federation_subject_mismatch`, `federation_claim_mismatch`, `issuer_unreachable`; `dpop_required`; or the OAuth error (`invalid_scope`, `invalid_target`, `invalid_dpop_proof`, ...).' }),
+        reason: Type.String({ description: '`secret_mismatch`, `secret_retired`, `ip_not_allowed`, `rate_limited`, `keypair_disabled`, `keypair_expired`; for keypairs with no secret `secret_not_accepted`, `assertion_not_accepted`, `assertion_invalid`, `assertion_expired`, `assertion_replayed`, `assertion_key_unknown`, `assertion_audience_mismatch`, `assertion_issuer_mismatch`, `federation_subject_mismatch`, `federation_claim_mismatch`, `issuer_unreachable`; `dpop_required`, `dpop_replayed`; or the OAuth error (`invalid_scope`, `invalid_target`, `invalid_dpop_proof`, ...).' }),
         last24h: count(),
         last7d: count(),
       }),

@@ -22,6 +22,7 @@ export type RefusalReason =
   | 'federation_claim_mismatch'
   | 'issuer_unreachable'
   | 'dpop_required'
+  | 'dpop_replayed'
   | 'ip_not_allowed'
   | 'rate_limited'
   | 'invalid_target'
@@ -83,7 +84,7 @@ export class TokenRefusal extends OAuthError {
 
 /** 401: the keypair cannot be used, or the request did not prove it holds it. Said alike for every reason. */
 export class InvalidClient extends TokenRefusal {
-  constructor(reason: Exclude<RefusalReason, 'rate_limited' | 'invalid_target' | 'invalid_scope' | 'temporarily_unavailable' | 'issuer_unreachable' | 'dpop_required'>) {
+  constructor(reason: Exclude<RefusalReason, 'rate_limited' | 'invalid_target' | 'invalid_scope' | 'temporarily_unavailable' | 'issuer_unreachable' | 'dpop_required' | 'dpop_replayed'>) {
     super(reason, 'invalid_client', 'client authentication failed', 401);
   }
 }
@@ -113,6 +114,13 @@ export class InvalidScope extends TokenRefusal {
 export class DpopRequired extends TokenRefusal {
   constructor() {
     super('dpop_required', 'invalid_dpop_proof', 'this keypair requires a DPoP proof (RFC 9449): send one in the DPoP header', 400);
+  }
+}
+
+/** 400: a DPoP proof sent before (each proof is accepted once, in every process). */
+export class DpopReplayed extends TokenRefusal {
+  constructor() {
+    super('dpop_replayed', 'invalid_dpop_proof', 'this DPoP proof was used before: make a new one for each request', 400);
   }
 }
 

@@ -16,7 +16,7 @@ import { statusReference } from '../status/status_list.js';
 import type { UsageRecorder } from '../usage/recorder.js';
 import { ClientAssertions, JWT_BEARER } from './client_assertion.js';
 import { ClientCache } from './clients.js';
-import { DatabaseUnavailable, DpopRequired, InvalidClient, InvalidScope, InvalidTarget, renderOAuthError, TokenRefusal } from './errors.js';
+import { DatabaseUnavailable, DpopReplayed, DpopRequired, InvalidClient, InvalidScope, InvalidTarget, renderOAuthError, TokenRefusal } from './errors.js';
 import type { TokenGuards } from './guards.js';
 
 type ProviderClient = InstanceType<Provider['Client']>;
@@ -198,7 +198,8 @@ export class TokenRequests {
     this.#recordUsage(ctx, undefined);
   }
 
-  #recordRefused(ctx: KoaContextWithOIDC, error: { error?: string }): void {
+  #recordRefused(ctx: KoaContextWithOIDC, reported: { error?: string; error_detail?: string }): void {
+    const error = reported.error_detail === DPOP_REPLAY_DETECTED ? new DpopReplayed() : reported;
     // Kept for step 6: oidc-provider's handler, which caught it, has answered in its own way.
     if (error instanceof TokenRefusal) this.#stateOf(ctx).refusal = error;
     this.deps.metrics.tokensRefused.inc({ error: error.error ?? 'server_error', resource: this.#resourceLabel(ctx) });
@@ -254,6 +255,13 @@ export class TokenRequests {
     return typeof resource === 'string' && this.deps.catalog.byIdentifier(resource) ? resource : 'unknown';
   }
 }
+
+/**
+ * How oidc-provider describes a DPoP proof it has seen before, which it answers as
+ * invalid_grant: RFC 9449 §5 names invalid_dpop_proof for every DPoP error of a token
+ * request, and a client library reacts to that one by making a new proof.
+ */
+const DPOP_REPLAY_DETECTED = 'DPoP proof JWT Replay detected';
 
 /** The context of the request oidc-provider is serving, for hooks it does not hand one to. */
 export function currentContext(): KoaContextWithOIDC {
