@@ -6,7 +6,8 @@
  *
  * BENCH_DURATION (seconds per case, default 10), BENCH_CONNECTIONS (default 32),
  * BENCH_KEYPAIRS (default 100000), BENCH_COLD_KEYPAIRS (created over the admin API while
- * the server runs, default 8000), BENCH_DATABASE_URL (adds the PostgreSQL cases).
+ * the server runs, default 8000), BENCH_DATABASE_URL (adds the PostgreSQL cases),
+ * BENCH_ONLY=keyless (only the secret / private_key_jwt / federated comparison).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { loadConfig } from '../src/config/config.js';
 import { mintAdminToken } from '../src/signing/admin_token.js';
 import { loadKeySet } from '../src/signing/keystore.js';
 import { adminCases, createEnvironmentOverApi, createKeypairsOverApi, verifierCase, type AdminApi } from './admin.js';
+import { keylessCases } from './keyless.js';
 import { ceiling, generator, HeaderFile, loadToken, type LoadResult } from './load.js';
 import { cores, pinLoadGenerator, pinned, port, ROOT, startServer, startTrivialServer, type Server } from './server.js';
 
@@ -141,12 +143,34 @@ async function databaseCases(label: string, env: Record<string, string>, work: s
     const coldFile = await HeaderFile.write(path.join(work, `${label}-cold.txt`), created.keypairs.map((keypair) => basic(keypair.clientId, keypair.clientSecret)));
     const coldSeconds = Math.max(3, Math.min(DURATION, Math.floor((COLD_KEYPAIRS / Math.max(1, warm.rps)) * 0.8)));
     const cold = await measure(server, `token, cold: ${COLD_KEYPAIRS} keypairs just created over the admin API, first use (${label}, ${coldSeconds} s)`, coldFile, { mode: 'sequential', durationSeconds: coldSeconds });
+    await keylessRows(api, seeded.accountId, server, work, label);
     const eventLoopMaxMs = Math.max(...rows.filter((row) => row.case.endsWith(`(${label})`) && row.eventLoopMaxMs !== undefined).map((row) => row.eventLoopMaxMs!));
     if (label === 'embedded') {
       await adminCases(api, { environmentId: coldEnvironmentId, listEnvironmentId: seeded.listEnvironmentId }, rows);
       await verifierCase(server, seeded.headers[0]!, rows, target);
     }
     return { warm, thousand, cold, rss, eventLoopMaxMs, guardsOn };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Secret, public-key and federated keypairs side by side, in an environment of their own, with their ratios. */
+async function keylessRows(api: AdminApi, accountId: string, server: Server, work: string, label: string): Promise<void> {
+  const environmentId = await createEnvironmentOverApi(api, accountId, `keyless-${label}`);
+  const keyless = await keylessCases(api, environmentId, server.url, work, load, rows, label);
+  rows.push({ case: `private_key_jwt vs secret (${label})`, note: ratio(keyless.publicKey.rps, keyless.secret.rps) });
+  rows.push({ case: `federated vs secret (${label})`, note: ratio(keyless.federated.rps, keyless.secret.rps) });
+}
+
+/** BENCH_ONLY=keyless: the keyless cases alone, on a fresh embedded database (minutes, not the whole run). */
+async function keylessOnly(work: string): Promise<void> {
+  const embeddedPort = port();
+  const env = { DATA_DIR: path.join(work, 'data'), KEYS_FILE: path.join(work, 'jwks.json'), PORT: embeddedPort, ISSUER: `http://127.0.0.1:${embeddedPort}` };
+  const seeded = await seed(env, { main: 1, list: 1 });
+  const server = await startServer(SERVE, { ...env, ...GUARDS_ON }, READY);
+  try {
+    await keylessRows(await adminApi(server, env), seeded.accountId, server, work, 'embedded');
   } finally {
     await server.stop();
   }
@@ -187,56 +211,62 @@ async function main() {
     `Keygate benchmark: ${cores} cores${pinned ? ', server on core 0, load on core 1 (taskset)' : ', not pinned'}, Node ${process.version}, load from ${generator}, ${DURATION} s per case, ${CONNECTIONS} connections, ${new Date().toISOString()}\n`,
   );
   try {
-    const trivial = await startTrivialServer();
-    rows.push({ case: `load generator ceiling: ${generator} against a trivial node:http endpoint`, ...(await ceiling(trivial.url, load)) });
-    await trivial.stop();
-
-    const baselinePort = port();
-    const baseline = await startServer(['--import', 'tsx', 'bench/baseline.ts'], { PORT: baselinePort, BASELINE_SECRET: 'baseline-secret' }, /listening/);
-    const baselineHeaders = await HeaderFile.write(path.join(work, 'baseline.txt'), [basic('baseline', 'baseline-secret')]);
-    await loadToken(baseline.url, baselineHeaders, { ...load, durationSeconds: 2 });
-    await baseline.eventLoopDelayMaxMs(); // resets it
-    const bare = await loadToken(baseline.url, baselineHeaders, load);
-    rows.push({ case: 'baseline: bare oidc-provider, static client', ...bare, eventLoopMaxMs: await baseline.eventLoopDelayMaxMs(), rssMiB: baseline.rssMiB() });
-    await baseline.stop();
-
-    const embeddedPort = port();
-    const env = { DATA_DIR: path.join(work, 'data'), KEYS_FILE: path.join(work, 'jwks.json'), PORT: embeddedPort, ISSUER: `http://127.0.0.1:${embeddedPort}`, MAX_ACTIVE_KEYPAIRS: '1000000' };
-    const seeded = await seed(env, { main: KEYPAIRS, list: 10_000 });
-    const allFile = await HeaderFile.write(path.join(work, 'embedded-off.txt'), seeded.headers);
-    const offFirst = await guardsOff(env, allFile);
-    const embedded = await databaseCases('embedded', env, work, seeded);
-    const offSecond = await guardsOff(env, allFile);
-    const off = [offFirst, offSecond].reduce((best, run) => (run.rps > best.rps ? run : best));
-    rows.push({ case: `token, ${KEYPAIRS / 1000}k keypairs random, usage log and rate limit off (embedded, better of 2)`, ...off });
-    databaseTargets('embedded', embedded, bare, off, 450);
-
-    if (PG_URL) {
-      const knex = knexFactory({ client: 'pg', connection: PG_URL });
-      await knex.raw('drop schema public cascade; create schema public');
-      await knex.destroy();
-      const pgPort = port();
-      const pgEnv = { DATABASE_URL: PG_URL, KEYS_FILE: path.join(work, 'jwks-pg.json'), PORT: pgPort, ISSUER: `http://127.0.0.1:${pgPort}`, MAX_ACTIVE_KEYPAIRS: '1000000' };
-      const pgSeeded = await seed(pgEnv, { main: KEYPAIRS, list: 10_000 });
-      const pgAll = await HeaderFile.write(path.join(work, 'pg-off.txt'), pgSeeded.headers);
-      const pgOff = await guardsOff(pgEnv, pgAll);
-      const pg = await databaseCases('PostgreSQL', pgEnv, work, pgSeeded);
-      rows.push({ case: `token, ${KEYPAIRS / 1000}k keypairs random, usage log and rate limit off (PostgreSQL)`, ...pgOff });
-      databaseTargets('PostgreSQL', pg, bare, pgOff, 200);
-
-      // Two workers need two cores, so this case shares them with the load generator.
-      const workersPort = port();
-      const workers = await startServer(SERVE, { ...pgEnv, PORT: workersPort, WORKERS: '2', ...GUARDS_ON }, /client cache preloaded[\s\S]*client cache preloaded/);
-      await loadToken(workers.url, pgAll, { ...load, durationSeconds: 2 });
-      rows.push({ case: `token, ${KEYPAIRS / 1000}k keypairs random, 2 workers (PostgreSQL, not pinned)`, ...(await loadToken(workers.url, pgAll, load)) });
-      await workers.stop();
-    } else {
-      rows.push({ case: 'PostgreSQL cases', note: 'skipped: set BENCH_DATABASE_URL (scripts/test-postgres.sh start prints one)' });
-    }
+    if (process.env.BENCH_ONLY === 'keyless') await keylessOnly(work);
+    else await allCases(work);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
   await report(started);
+}
+
+/** Every case: the generator's ceiling, the baseline, the embedded database, then PostgreSQL when given. */
+async function allCases(work: string) {
+  const trivial = await startTrivialServer();
+  rows.push({ case: `load generator ceiling: ${generator} against a trivial node:http endpoint`, ...(await ceiling(trivial.url, load)) });
+  await trivial.stop();
+
+  const baselinePort = port();
+  const baseline = await startServer(['--import', 'tsx', 'bench/baseline.ts'], { PORT: baselinePort, BASELINE_SECRET: 'baseline-secret' }, /listening/);
+  const baselineHeaders = await HeaderFile.write(path.join(work, 'baseline.txt'), [basic('baseline', 'baseline-secret')]);
+  await loadToken(baseline.url, baselineHeaders, { ...load, durationSeconds: 2 });
+  await baseline.eventLoopDelayMaxMs(); // resets it
+  const bare = await loadToken(baseline.url, baselineHeaders, load);
+  rows.push({ case: 'baseline: bare oidc-provider, static client', ...bare, eventLoopMaxMs: await baseline.eventLoopDelayMaxMs(), rssMiB: baseline.rssMiB() });
+  await baseline.stop();
+
+  const embeddedPort = port();
+  const env = { DATA_DIR: path.join(work, 'data'), KEYS_FILE: path.join(work, 'jwks.json'), PORT: embeddedPort, ISSUER: `http://127.0.0.1:${embeddedPort}`, MAX_ACTIVE_KEYPAIRS: '1000000' };
+  const seeded = await seed(env, { main: KEYPAIRS, list: 10_000 });
+  const allFile = await HeaderFile.write(path.join(work, 'embedded-off.txt'), seeded.headers);
+  const offFirst = await guardsOff(env, allFile);
+  const embedded = await databaseCases('embedded', env, work, seeded);
+  const offSecond = await guardsOff(env, allFile);
+  const off = [offFirst, offSecond].reduce((best, run) => (run.rps > best.rps ? run : best));
+  rows.push({ case: `token, ${KEYPAIRS / 1000}k keypairs random, usage log and rate limit off (embedded, better of 2)`, ...off });
+  databaseTargets('embedded', embedded, bare, off, 450);
+
+  if (PG_URL) {
+    const knex = knexFactory({ client: 'pg', connection: PG_URL });
+    await knex.raw('drop schema public cascade; create schema public');
+    await knex.destroy();
+    const pgPort = port();
+    const pgEnv = { DATABASE_URL: PG_URL, KEYS_FILE: path.join(work, 'jwks-pg.json'), PORT: pgPort, ISSUER: `http://127.0.0.1:${pgPort}`, MAX_ACTIVE_KEYPAIRS: '1000000' };
+    const pgSeeded = await seed(pgEnv, { main: KEYPAIRS, list: 10_000 });
+    const pgAll = await HeaderFile.write(path.join(work, 'pg-off.txt'), pgSeeded.headers);
+    const pgOff = await guardsOff(pgEnv, pgAll);
+    const pg = await databaseCases('PostgreSQL', pgEnv, work, pgSeeded);
+    rows.push({ case: `token, ${KEYPAIRS / 1000}k keypairs random, usage log and rate limit off (PostgreSQL)`, ...pgOff });
+    databaseTargets('PostgreSQL', pg, bare, pgOff, 200);
+
+    // Two workers need two cores, so this case shares them with the load generator.
+    const workersPort = port();
+    const workers = await startServer(SERVE, { ...pgEnv, PORT: workersPort, WORKERS: '2', ...GUARDS_ON }, /client cache preloaded[\s\S]*client cache preloaded/);
+    await loadToken(workers.url, pgAll, { ...load, durationSeconds: 2 });
+    rows.push({ case: `token, ${KEYPAIRS / 1000}k keypairs random, 2 workers (PostgreSQL, not pinned)`, ...(await loadToken(workers.url, pgAll, load)) });
+    await workers.stop();
+  } else {
+    rows.push({ case: 'PostgreSQL cases', note: 'skipped: set BENCH_DATABASE_URL (scripts/test-postgres.sh start prints one)' });
+  }
 }
 
 async function report(started: number) {
