@@ -5,8 +5,10 @@ import type { ResourceServerCatalog } from '../resource_servers/catalog.js';
 import type { ResourceServer } from '../resource_servers/store.js';
 import type { Clock } from '../shared/clock.js';
 import { providerJwks, signingKey, type KeySet } from '../signing/keystore.js';
+import { isDatabaseUnavailable } from '../db/database.js';
 import { StatelessAdapter } from './adapter.js';
 import { ASSERTION_SIGNING_ALGS, DPOP_SIGNING_ALGS } from './algorithms.js';
+import { DatabaseUnavailable } from './errors.js';
 import type { ReplayStore } from './replay_store.js';
 import { currentContext, type TokenRequests } from './token_request.js';
 
@@ -93,7 +95,11 @@ export function buildProvider(deps: ProviderDeps): Provider {
   // oidc-provider's replay checks (DPoP proofs) go to the database, seen by every process,
   // instead of its adapter (which the stateless adapter refuses). Its own namespace: a
   // client's DPoP proof and client assertion may not share a jti by accident.
-  provider.ReplayDetection.unique = (issuer: string, jti: string, exp: number) => deps.replays.firstUse(`oidc-provider:${issuer}`, jti, new Date(exp * 1000));
+  provider.ReplayDetection.unique = (issuer: string, jti: string, exp: number) =>
+    deps.replays.firstUse(`oidc-provider:${issuer}`, jti, new Date(exp * 1000)).catch((error: unknown) => {
+      // A database that cannot answer is a 503 to retry, as when the keypair cannot be read.
+      throw isDatabaseUnavailable(error) ? new DatabaseUnavailable(error) : error;
+    });
   // Hook: step 5, record; and 6, respond.
   tokenRequests.listenTo(provider);
   provider.use(tokenRequests.respond);

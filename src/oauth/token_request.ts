@@ -107,8 +107,10 @@ export class TokenRequests {
    * header is left as it is, for oidc-provider to refuse (one mechanism only).
    */
   acceptClientAssertion(ctx: Context, body: Record<string, unknown>): Record<string, unknown> {
-    const { client_assertion: assertion, client_assertion_type: type, client_id: clientId, ...rest } = body;
-    if (type !== JWT_BEARER || typeof assertion !== 'string' || body.client_secret !== undefined || ctx.get('authorization') !== '') return body;
+    // Every secret keypair's request passes here: it leaves at the first test.
+    if (body.client_assertion_type !== JWT_BEARER) return body;
+    const { client_assertion: assertion, client_assertion_type: _type, client_id: clientId, ...rest } = body;
+    if (typeof assertion !== 'string' || body.client_secret !== undefined || ctx.get('authorization') !== '') return body;
     // RFC 7523 lets a private_key_jwt client leave client_id out: its assertion's sub is the client_id.
     const keypair = clientId === undefined ? unverifiedSubject(assertion) : clientId;
     if (typeof keypair !== 'string') return body;

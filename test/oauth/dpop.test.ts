@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { calculateJwkThumbprint, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
 import * as oauth from 'oauth4webapi';
+import knexFactory, { type Knex } from 'knex';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServerProcess, type ServerProcess } from '../support/cli.js';
-import { createKeypair, createTenant, requestToken, startServedKeygate, startTestKeygate, TEST_ISSUER, type ServedKeygate, type Tenant, type TestKeygate } from '../support/keygate.js';
+import { createKeypair, createTenant, ownDatabase, requestToken, startServedKeygate, startTestKeygate, TEST_ISSUER, whileTableLocked, type ServedKeygate, type Tenant, type TestKeygate } from '../support/keygate.js';
 
 /**
  * DPoP-bound tokens (RFC 9449) at the token endpoint: a token request with a valid
@@ -127,5 +128,38 @@ describe.runIf(databaseUrl)('DPoP proofs across processes', () => {
     expect(replayed.body.error).toBe('invalid_dpop_proof');
     // A fresh proof there is fine: the refusal was the replay's.
     expect((await requestToken(supertest(other.url), client).set('Host', host).set('DPoP', await proof(await proofKey(), TEST_ISSUER))).status).toBe(200);
+  });
+});
+
+describe.runIf(databaseUrl)('a replay store the database does not answer', () => {
+  let database: Awaited<ReturnType<typeof ownDatabase>>;
+  let slow: ServedKeygate;
+  let locker: Knex;
+
+  beforeAll(async () => {
+    database = await ownDatabase('dpop_outage');
+    slow = await startServedKeygate({ ...database.env, DATABASE_STATEMENT_TIMEOUT: '1' });
+    locker = knexFactory({ client: 'pg', connection: database.env.DATABASE_URL! });
+  });
+  afterAll(async () => {
+    await locker?.destroy();
+    await slow?.close();
+    await database?.drop();
+  });
+
+  it('answers a proof it cannot record with 503 and Retry-After, never a 500 or a token', async () => {
+    const slowTenant = await createTenant(slow.keygate);
+    const { keypair, clientSecret } = await createKeypair(slow.keygate, { owner: { environmentId: slowTenant.environmentId } });
+    const client = { clientId: keypair.clientId, clientSecret };
+    const key = await proofKey();
+    // Another connection holds used_jtis locked: the insert waits out the 1 s statement limit.
+    await whileTableLocked(locker, 'used_jtis', async () => {
+      const response = await requestToken(slow.http, client).set('Host', new URL(slow.issuer).host).set('DPoP', await proof(key, slow.issuer));
+      expect(response.status, JSON.stringify(response.body)).toBe(503);
+      expect(response.headers['retry-after']).toBeDefined();
+      expect(response.body.error).toBe('temporarily_unavailable');
+    });
+    const after = await requestToken(slow.http, client).set('Host', new URL(slow.issuer).host).set('DPoP', await proof(key, slow.issuer));
+    expect(after.status).toBe(200);
   });
 });
