@@ -9,6 +9,7 @@ import { UsageReport } from '../../src/usage/report.js';
 import { AuditHistory } from '../../src/audit/query.js';
 import { grantsAtServer } from '../../src/keypairs/grant_store.js';
 import { ResourceServerService } from '../../src/resource_servers/service.js';
+import { TrustedIssuerService } from '../../src/federation/service.js';
 import { createLogger } from '../../src/shared/log.js';
 import { createUser, type TestUser } from '../support/admin.js';
 import { createResourceServer, createTenant, requestToken, startTestKeygate, TEST_ISSUER, type Tenant, type TestKeygate } from '../support/keygate.js';
@@ -236,6 +237,7 @@ function registeredRoutes(): string[] {
     keypairs: keygate.keypairs,
     tenancy: keygate.tenancy,
     resourceServers: new ResourceServerService({ db: keygate.db.knex, changes: keygate.changes, catalog: keygate.catalog, clock: kg.clock, grants: grantsAtServer }),
+    trustedIssuers: new TrustedIssuerService({ db: keygate.db.knex, changes: keygate.changes, clock: kg.clock }),
     history: new AuditHistory(keygate.db.knex),
     usage: new UsageReport(keygate.db.knex, kg.clock, undefined),
     clock: kg.clock,
