@@ -56,7 +56,7 @@ function checkPublicJwk(value: unknown): { ok: true; value: unknown } | { ok: fa
 
 const jwkSchema = refine(Type.Unsafe<Record<string, unknown>>({ type: 'object', description: 'A public JWK (RSA, EC or OKP); private members are refused.' }), { parse: checkPublicJwk });
 
-const atLeastOneKey: FieldRule = { reads: ['keys'], field: 'keys', check: (body) => ((body.keys as unknown[]).length === 0 ? 'must hold at least one key' : undefined) };
+const atLeastOneKey: FieldRule = { reads: ['keys'], field: 'keys', check: (body) => (Array.isArray(body.keys) && body.keys.length === 0 ? 'must hold at least one key' : undefined) };
 
 /** An inline JWK Set: what `kubectl get --raw /openid/v1/jwks` prints. */
 const JwksInputSchema = refine(

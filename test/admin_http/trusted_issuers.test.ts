@@ -158,6 +158,10 @@ describe('trusted issuers', () => {
     expect(refused.status).toBe(400);
     expect(refused.body.errors).toEqual([{ field: 'jwks.keys[1]', message: expect.stringMatching(/^must be a public key: remove its private members d, p, q, dp, dq, qi$/) }]);
     expect((await listedIssuers()).map((listed) => listed.issuer)).not.toContain(issuer);
+    // A set that is no set, or holds no key, is named too (never a 500).
+    expect((await call('post', '/trusted-issuers', operator, { issuer, name: 'Cluster', jwks: {} })).body.errors).toEqual([{ field: 'jwks.keys', message: 'is required' }]);
+    expect((await call('post', '/trusted-issuers', operator, { issuer, name: 'Cluster', jwks: { keys: [] } })).body.errors).toEqual([{ field: 'jwks.keys', message: 'must hold at least one key' }]);
+    expect(fieldsOf((await call('post', '/trusted-issuers', operator, { issuer, name: 'Cluster', jwks: { keys: Array.from({ length: 21 }, () => ({ kty: 'EC' })) } })).body)).toContain('jwks.keys');
 
     // Nor may a PATCH bring one in: the stored keys stay.
     const jwk = await publicJwk();
