@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import Type, { type Static } from 'typebox';
+import { MAX_TRUSTED_ISSUER_KEYS, TRUSTED_ISSUER_AUDIENCE_MAX_LENGTH, TRUSTED_ISSUER_URL_MAX_LENGTH } from '../shared/limits.js';
 import { closed, entityName, idOf, listOf, nullable, timestamp } from './common.js';
 import { optional, refine, type FieldRule } from './validate.js';
 
@@ -7,13 +8,6 @@ import { optional, refine, type FieldRule } from './validate.js';
  * Trusted issuers: the platforms (a Kubernetes cluster, GitHub Actions, any OIDC
  * issuer) whose tokens federated keypairs present instead of a secret.
  */
-
-/** Keys of an inline JWK Set: a platform publishes a handful; 20 leaves room for rotations. */
-export const MAX_TRUSTED_ISSUER_KEYS = 20;
-/** `issuer` and `jwksUri`, characters. */
-export const TRUSTED_ISSUER_URL_MAX_LENGTH = 500;
-/** `audience`, characters. */
-export const TRUSTED_ISSUER_AUDIENCE_MAX_LENGTH = 500;
 
 /** JWK members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1). */
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
