@@ -57,7 +57,7 @@ export class TrustedIssuerService {
     const id = newId('trustedIssuer');
     const fields: TrustedIssuerFields = { issuer: input.issuer, name: input.name, jwksUri: input.jwksUri ?? null, jwks: input.jwks ?? null, audience: input.audience ?? null };
     await this.deps.db.transaction(async (trx) => {
-      // The unique index answers a concurrent create; this answers the usual case with the same 409.
+      // An issuer trusted already, even by a concurrent create, is the unique index's 409 (store.ts).
       await insertTrustedIssuer(trx, id, fields, actor.id ?? 'system', now);
       await appendEvent(trx, actor, { action: 'trusted_issuer.created', targetType: 'trusted_issuer', targetId: id, accountId: null, environmentId: null, after: { ...fields } }, now);
     });
