@@ -21,16 +21,17 @@ type TrustedIssuerValues = FlagValues<typeof TRUSTED_ISSUER_FLAGS>;
 
 /** The JWK Set in `path` as the API takes it; the server checks the keys. */
 function readJwks(path: string): unknown {
+  const source = path === '-' ? 'standard input' : path;
   let text: string;
   try {
     text = readFileSync(path === '-' ? 0 : path, 'utf8');
   } catch (error) {
-    throw new UsageError(`--jwks-file: cannot read ${path} (${(error as Error).message})`);
+    throw new UsageError(`--jwks-file: cannot read ${source} (${(error as Error).message})`);
   }
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new UsageError(`--jwks-file: ${path} is not JSON (expected a JWK Set: {"keys": [...]})`);
+    throw new UsageError(`--jwks-file: ${source} is not JSON (expected a JWK Set: {"keys": [...]})`);
   }
 }
 
