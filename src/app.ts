@@ -36,6 +36,7 @@ import { bootstrapFirstStart, type FirstStart } from './first_start.js';
 import { statusListRoutes } from './status/routes.js';
 import { StatusLists } from './status/status_list.js';
 import { TenancyService } from './tenancy/service.js';
+import { TrustedIssuerService } from './federation/service.js';
 import { AutoDisable } from './usage/auto_disable.js';
 import { catalogRollupKeys, UsageRecorder } from './usage/recorder.js';
 import { RetiredSecretNotices } from './usage/retired_secret.js';
@@ -103,6 +104,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
     const keypairs = new KeypairService({ db: db.knex, changes, catalog, clock, maxActiveKeypairs: config.maxActiveKeypairs });
     const tenancy = new TenancyService({ db: db.knex, changes, clock, keypairs });
     const resourceServers = new ResourceServerService({ db: db.knex, changes, catalog, clock, grants: grantsAtServer });
+    const trustedIssuers = new TrustedIssuerService({ db: db.knex, changes, clock });
 
     // Background loops (started below): batched writes, shared counts, mail, cleanup.
     const lastUsed = new LastUsedRecorder(db.knex, log);
@@ -168,7 +170,7 @@ export async function startKeygate(config: Config, options: KeygateOptions = {})
       ops: opsMiddleware({ db: db.knex, changes, keySet: () => keySet, metrics, metricsToken: config.metricsToken }),
       statusLists: statusListRoutes({ statusLists, ttlSeconds: config.statusListTtlSeconds, log }),
       oauth: oauthRoutes({ config, catalog }),
-      admin: adminMiddleware({ authenticator, keypairs, tenancy, resourceServers, history, usage: usageReport, clock, log, issuer: config.issuer, trustProxyHops: config.trustProxyHops }),
+      admin: adminMiddleware({ authenticator, keypairs, tenancy, resourceServers, trustedIssuers, history, usage: usageReport, clock, log, issuer: config.issuer, trustProxyHops: config.trustProxyHops }),
       console: consoleMiddleware({ authenticator, signIn, keypairs, tenancy, resourceServers, catalog, history, usage: usageReport, clock, db: db.knex, log, issuer: config.issuer, trustProxyHops: config.trustProxyHops }),
     });
 

@@ -154,7 +154,7 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
     },
     servers: [{ url: `${issuer}/admin/v1` }],
     security: [{ bearerAuth: [] }],
-    tags: ['Keypairs', 'Usage', 'History', 'Accounts', 'Environments', 'Admins', 'Users', 'Resource servers', 'Meta'].map((name) => ({ name })),
+    tags: ['Keypairs', 'Usage', 'History', 'Accounts', 'Environments', 'Admins', 'Users', 'Resource servers', 'Trusted issuers', 'Meta'].map((name) => ({ name })),
     paths: paths(),
     components: {
       securitySchemes: {

@@ -5,6 +5,7 @@ import type { Authenticator } from '../access/authenticate.js';
 import type { AuditHistory } from '../audit/query.js';
 import type { KeypairService } from '../keypairs/service.js';
 import type { ResourceServerService } from '../resource_servers/service.js';
+import type { TrustedIssuerService } from '../federation/service.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import type { TenancyService } from '../tenancy/service.js';
@@ -16,12 +17,14 @@ import { openApiDocument } from './openapi.js';
 import { problemMiddleware, renderProblem } from './problem.js';
 import { resourceServerRoutes } from './resource_servers_routes.js';
 import { tenancyRoutes } from './tenancy_routes.js';
+import { trustedIssuerRoutes } from './trusted_issuers_routes.js';
 
 export interface AdminDeps {
   readonly authenticator: Authenticator;
   readonly keypairs: KeypairService;
   readonly tenancy: TenancyService;
   readonly resourceServers: ResourceServerService;
+  readonly trustedIssuers: TrustedIssuerService;
   readonly history: AuditHistory;
   readonly usage: UsageReport;
   readonly clock: Clock;
@@ -72,7 +75,7 @@ export function adminRouter(deps: AdminDeps): Router {
     await next();
   });
 
-  for (const child of [keypairRoutes(deps), tenancyRoutes(deps), resourceServerRoutes(deps)]) {
+  for (const child of [keypairRoutes(deps), tenancyRoutes(deps), resourceServerRoutes(deps), trustedIssuerRoutes(deps)]) {
     router.use(child.routes(), child.allowedMethods());
   }
   return router;

@@ -46,6 +46,11 @@ Admin commands (call the running server's admin API; add --json for scripts):
   keygate accounts list|create --name N|show ID|close ID
   keygate environments list --account ID|create --account ID --name N|close ID
   keygate resource-servers list|create --identifier URI --name N --scopes S [--ttl SECONDS] [--available-to ACC,ACC]
+  keygate trusted-issuers list|show ID|delete ID
+  keygate trusted-issuers create --issuer URL --name N [--jwks-uri URL | --jwks-file FILE|-] [--audience AUD]
+  keygate trusted-issuers update ID [--issuer URL] [--name N] [--jwks-uri URL | --jwks-file FILE|- | --discovery] [--audience AUD|default]
+                          workload identity issuers for federated keypairs (operators); keys from neither flag:
+                          the issuer's discovery; audience default: Keygate's ISSUER
   keygate users list|create --email E [--name N] [--operator]
   keygate admins grant|revoke --user ID|EMAIL (--account ID | --environment ID)
                           an email is looked up among the users, A-Z case-insensitively; unknown: exit 3

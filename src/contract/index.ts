@@ -10,6 +10,7 @@ import {
   ScopeDefinitionInputSchema,
   ScopeDefinitionSchema,
 } from './resource_servers.js';
+import { TrustedIssuerCreateSchema, TrustedIssuerListSchema, TrustedIssuerSchema, TrustedIssuerUpdateSchema } from './trusted_issuers.js';
 import {
   AccountListSchema,
   AccountSchema,
@@ -50,6 +51,8 @@ export const NAMED_SCHEMAS: Readonly<Record<string, TSchema>> = {
   ScopeDefinition: ScopeDefinitionSchema,
   ResourceServer: ResourceServerSchema,
   ResourceServerList: ResourceServerListSchema,
+  TrustedIssuer: TrustedIssuerSchema,
+  TrustedIssuerList: TrustedIssuerListSchema,
   AuditEvent: AuditEventSchema,
   AuditEventList: AuditEventListSchema,
   KeypairUsage: KeypairUsageSchema,
@@ -64,11 +67,14 @@ export const NAMED_SCHEMAS: Readonly<Record<string, TSchema>> = {
   ScopeDefinitionInput: ScopeDefinitionInputSchema,
   ResourceServerCreate: ResourceServerCreateSchema,
   ResourceServerUpdate: ResourceServerUpdateSchema,
+  TrustedIssuerCreate: TrustedIssuerCreateSchema,
+  TrustedIssuerUpdate: TrustedIssuerUpdateSchema,
 };
 
 export type { AuditEventListView, AuditEventView, KeypairUsageView, UsageSummaryView } from './activity.js';
 export type { KeypairCreateBody, KeypairListView, KeypairRotateBody, KeypairUpdateBody, KeypairView, KeypairWithSecretView, RotateResultView } from './keypairs.js';
 export type { ResourceServerCreateBody, ResourceServerListView, ResourceServerUpdateBody, ResourceServerView, ScopeDefinitionView } from './resource_servers.js';
+export type { TrustedIssuerCreateBody, TrustedIssuerListView, TrustedIssuerUpdateBody, TrustedIssuerView } from './trusted_issuers.js';
 export type {
   AccountListView,
   AccountView,

@@ -2,6 +2,7 @@ import type { TSchema } from 'typebox';
 import { AuditEventListSchema, EventsQuerySchema, KeypairListQuerySchema, KeypairUsageSchema } from './activity.js';
 import { KeypairCreateSchema, KeypairListSchema, KeypairRotateSchema, KeypairSchema, KeypairUpdateSchema, KeypairWithSecretSchema } from './keypairs.js';
 import { ResourceServerCreateSchema, ResourceServerListSchema, ResourceServerSchema, ResourceServerUpdateSchema } from './resource_servers.js';
+import { TrustedIssuerCreateSchema, TrustedIssuerListSchema, TrustedIssuerSchema, TrustedIssuerUpdateSchema } from './trusted_issuers.js';
 import {
   AccountListSchema,
   AccountSchema,
@@ -213,4 +214,35 @@ const RESOURCE_SERVER_ROUTES: Route[] = [
   { method: 'patch', path: '/resource-servers/{id}', id: 'updateResourceServer', tag: 'Resource servers', summary: 'Change a resource server', description: 'Operators only. The identifier cannot change.', body: { schema: ResourceServerUpdateSchema, required: true }, answers: { 200: { description: 'The resource server as changed.', schema: ResourceServerSchema } }, failures: [...BODY, 401, 403, 404, 409] },
 ];
 
-export const ADMIN_ROUTES: readonly Route[] = [...KEYPAIR_ROUTES, ...TENANCY_ROUTES, ...RESOURCE_SERVER_ROUTES];
+const TRUSTED_ISSUER_READERS = "Every admin may read them (an admin who is no operator counts in `keypairCount` only the keypairs it manages).";
+
+const TRUSTED_ISSUER_ROUTES: Route[] = [
+  { method: 'get', path: '/trusted-issuers', id: 'listTrustedIssuers', tag: 'Trusted issuers', summary: 'The issuers whose tokens federated keypairs accept', description: TRUSTED_ISSUER_READERS, answers: { 200: { description: 'Every trusted issuer.', schema: TrustedIssuerListSchema } }, failures: [401] },
+  {
+    method: 'post',
+    path: '/trusted-issuers',
+    id: 'createTrustedIssuer',
+    tag: 'Trusted issuers',
+    summary: 'Trust a workload identity issuer',
+    description: 'Operators only. 409 when the issuer is trusted already.',
+    body: { schema: TrustedIssuerCreateSchema, required: true },
+    answers: { 201: { description: 'Created.', schema: TrustedIssuerSchema, headers: ['Location', 'ETag'] } },
+    failures: [...BODY, 401, 403, 409],
+  },
+  { method: 'get', path: '/trusted-issuers/{id}', id: 'getTrustedIssuer', tag: 'Trusted issuers', summary: 'One trusted issuer', description: TRUSTED_ISSUER_READERS, answers: { 200: { description: 'The trusted issuer.', schema: TrustedIssuerSchema, headers: ['ETag'] } }, failures: [401, 404] },
+  {
+    method: 'patch',
+    path: '/trusted-issuers/{id}',
+    id: 'updateTrustedIssuer',
+    tag: 'Trusted issuers',
+    summary: 'Change a trusted issuer',
+    description: 'Operators only. Fields left out keep their value; a change that changes nothing bumps no version. Every process re-reads the keypairs that use it. 409 when the new issuer is trusted already. Honours `If-Match`.',
+    ifMatch: true,
+    body: { schema: TrustedIssuerUpdateSchema, required: true },
+    answers: { 200: { description: 'The trusted issuer as changed.', schema: TrustedIssuerSchema, headers: ['ETag'] } },
+    failures: [...BODY, 401, 403, 404, 409, 412],
+  },
+  { method: 'delete', path: '/trusted-issuers/{id}', id: 'deleteTrustedIssuer', tag: 'Trusted issuers', summary: 'Stop trusting an issuer', description: 'Operators only. 409, saying how many, while keypairs use it: nothing is deleted.', answers: { 204: { description: 'Deleted.' } }, failures: [401, 403, 404, 409] },
+];
+
+export const ADMIN_ROUTES: readonly Route[] = [...KEYPAIR_ROUTES, ...TENANCY_ROUTES, ...RESOURCE_SERVER_ROUTES, ...TRUSTED_ISSUER_ROUTES];

@@ -29,6 +29,13 @@ export const RESOURCE_IDENTIFIER_MAX_LENGTH = 500;
 /** An account id as `availableTo` names it. */
 export const ACCOUNT_ID_MAX_LENGTH = 100;
 
+/** Keys of a trusted issuer's inline JWK Set: a platform publishes a handful; 20 leaves room for rotations. */
+export const MAX_TRUSTED_ISSUER_KEYS = 20;
+/** A trusted issuer's `issuer` and `jwksUri`, characters. */
+export const TRUSTED_ISSUER_URL_MAX_LENGTH = 500;
+/** A trusted issuer's `audience`, characters. */
+export const TRUSTED_ISSUER_AUDIENCE_MAX_LENGTH = 500;
+
 /** A resource server's access-token lifetime, seconds. */
 export const ACCESS_TOKEN_TTL_MIN_SECONDS = 60;
 export const ACCESS_TOKEN_TTL_MAX_SECONDS = DAY_SECONDS;

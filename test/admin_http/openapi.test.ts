@@ -9,6 +9,7 @@ import { UsageReport } from '../../src/usage/report.js';
 import { AuditHistory } from '../../src/audit/query.js';
 import { grantsAtServer } from '../../src/keypairs/grant_store.js';
 import { ResourceServerService } from '../../src/resource_servers/service.js';
+import { TrustedIssuerService } from '../../src/federation/service.js';
 import { createLogger } from '../../src/shared/log.js';
 import { createUser, type TestUser } from '../support/admin.js';
 import { createResourceServer, createTenant, requestToken, startTestKeygate, TEST_ISSUER, type Tenant, type TestKeygate } from '../support/keygate.js';
@@ -236,6 +237,7 @@ function registeredRoutes(): string[] {
     keypairs: keygate.keypairs,
     tenancy: keygate.tenancy,
     resourceServers: new ResourceServerService({ db: keygate.db.knex, changes: keygate.changes, catalog: keygate.catalog, clock: kg.clock, grants: grantsAtServer }),
+    trustedIssuers: new TrustedIssuerService({ db: keygate.db.knex, changes: keygate.changes, clock: kg.clock }),
     history: new AuditHistory(keygate.db.knex),
     usage: new UsageReport(keygate.db.knex, kg.clock, undefined),
     clock: kg.clock,
@@ -684,6 +686,25 @@ describe('every route answers as documented', () => {
     await call(415, operator, 'post', '/resource-servers', { raw: { type: 'text/plain', data: 'x' } });
     await call(413, operator, 'patch', '/resource-servers/{id}', { params: { id }, body: { name: 'x'.repeat(70_000) } });
     await call(415, operator, 'patch', '/resource-servers/{id}', { params: { id }, raw: { type: 'text/plain', data: 'x' } });
+  });
+
+  it('trusted issuers: every admin reads them, operators change them', async () => {
+    const issuer = `https://openapi-${Date.now().toString(36)}.issuer.test`;
+    const created = await call(201, operator, 'post', '/trusted-issuers', { body: { issuer, name: 'Cluster', jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', kid: 'k1' }] } } });
+    const id = created.body.id as string;
+    await call(409, operator, 'post', '/trusted-issuers', { body: { issuer, name: 'Again' } });
+    await call(200, environmentAdmin, 'get', '/trusted-issuers');
+    await call(200, environmentAdmin, 'get', '/trusted-issuers/{id}', { params: { id } });
+    await call(200, operator, 'patch', '/trusted-issuers/{id}', { params: { id }, body: { jwksUri: `${issuer}/keys`, audience: 'sts.keygate.test' }, headers: { 'If-Match': '"1"' } });
+    await call(412, operator, 'patch', '/trusted-issuers/{id}', { params: { id }, body: { name: 'Stale' }, headers: { 'If-Match': '"1"' } });
+    await call(403, accountAdmin, 'post', '/trusted-issuers', { body: { issuer: `${issuer}/2`, name: 'Mine' } });
+    await call(403, accountAdmin, 'patch', '/trusted-issuers/{id}', { params: { id }, body: { name: 'Mine' } });
+    await call(403, accountAdmin, 'delete', '/trusted-issuers/{id}', { params: { id } });
+    await refused(operator, 'patch', '/trusted-issuers/{id}', { id }, { name: '' });
+    await refused(operator, 'post', '/trusted-issuers', {}, { issuer, name: 'Extra', extra: true });
+    await call(413, operator, 'post', '/trusted-issuers', { body: { issuer, name: 'x'.repeat(70_000) } });
+    await call(415, operator, 'patch', '/trusted-issuers/{id}', { params: { id }, raw: { type: 'text/plain', data: 'x' } });
+    await call(204, operator, 'delete', '/trusted-issuers/{id}', { params: { id } });
   });
 
   // Runs last (tests in a file run in order): what the tests above reached.

@@ -77,6 +77,13 @@ const call = (role: Role, method: Method, path: string, body?: object): supertes
 const freshKeypair = async () => (await createKeypair(kg.keygate, { owner: { environmentId: a.env1 } })).keypair.clientId;
 const freshEnvironmentOfA = async () => (await kg.keygate.tenancy.createEnvironment(OPERATOR, a.accountId, 'closing')).id;
 const userOfA = async () => createUser(kg.keygate, { environments: [{ environmentId: a.env2, accountId: a.accountId }] });
+const freshIssuer = async (name = 'Issuer'): Promise<string> => {
+  const created = await call('operator', 'post', '/trusted-issuers', { issuer: `https://matrix-${Date.now()}-${Math.random().toString(36).slice(2)}.issuer.test`, name });
+  expect(created.status).toBe(201);
+  return created.body.id;
+};
+let sharedIssuerId: string | undefined;
+const sharedIssuer = async () => (sharedIssuerId ??= await freshIssuer('Matrix issuer'));
 
 /** Statuses by role: operator, admin of A, admin of B, environment admin, no membership. */
 const by = (operator: number, accountAdminOfA: number, accountAdminOfB: number, environmentAdmin: number, noMembership: number): Record<Role, number> => ({
@@ -155,6 +162,14 @@ const MATRIX: Record<string, Expectation> = {
   // Available to account A only: B's admin is told it does not exist.
   'GET /resource-servers/:id': { request: () => ({ path: `/resource-servers/${serverOfA}` }), expect: by(200, 200, 404, 200, 401) },
   'PATCH /resource-servers/:id': { request: (role) => ({ path: `/resource-servers/${serverOfA}`, body: { name: role === 'operator' ? 'Matrix API' : `renamed by ${role}` } }), expect: by(200, 403, 403, 403, 401) },
+
+  // Trusted issuers: operators change them, every admin reads them (as resource servers).
+  'GET /trusted-issuers': { request: () => ({ path: '/trusted-issuers' }), expect: by(200, 200, 200, 200, 401) },
+  'POST /trusted-issuers': { request: (role) => ({ path: '/trusted-issuers', body: { issuer: `https://matrix-${role}-${Date.now()}.issuer.test`, name: 'Issuer' } }), expect: by(201, 403, 403, 403, 401) },
+  'GET /trusted-issuers/:id': { request: async () => ({ path: `/trusted-issuers/${await sharedIssuer()}` }), expect: by(200, 200, 200, 200, 401) },
+  'PATCH /trusted-issuers/:id': { request: async (role) => ({ path: `/trusted-issuers/${await sharedIssuer()}`, body: { name: role === 'operator' ? 'Matrix issuer' : `renamed by ${role}` } }), expect: by(200, 403, 403, 403, 401) },
+  // The operator deletes one of its own making; the others aim at the shared one, which must survive them.
+  'DELETE /trusted-issuers/:id': { request: async (role) => ({ path: `/trusted-issuers/${role === 'operator' ? await freshIssuer() : await sharedIssuer()}` }), expect: by(204, 403, 403, 403, 401) },
 };
 
 describe('tenancy matrix: every admin route, every role', () => {
@@ -185,6 +200,7 @@ describe('tenancy matrix: every admin route, every role', () => {
     expect((await call('operator', 'get', `/environments/${a.env1}`)).body).toMatchObject({ name: 'a-one', status: 'active' });
     expect((await call('operator', 'get', `/keypairs/${keypairOfA}`)).body.comment).toBe('environmentAdmin');
     expect((await call('operator', 'get', `/resource-servers/${serverOfA}`)).body.name).toBe('Matrix API');
+    expect((await call('operator', 'get', `/trusted-issuers/${await sharedIssuer()}`)).body).toMatchObject({ name: 'Matrix issuer', version: 1 });
     const listedToB = (await call('accountAdminOfB', 'get', '/accounts')).body.data as Array<{ id: string }>;
     expect(listedToB.map((account) => account.id)).toEqual([b.accountId]);
     const serversForB = (await call('accountAdminOfB', 'get', '/resource-servers')).body.data as Array<{ id: string }>;

@@ -4,7 +4,7 @@ import { NAMED_SCHEMAS } from '../../src/contract/index.js';
 import { walk } from '../../src/contract/validate.js';
 
 /** The request bodies of the contract: what the walker validates. */
-const REQUEST_SCHEMAS = ['KeypairCreate', 'KeypairUpdate', 'KeypairRotate', 'NameInput', 'UserCreate', 'UserUpdate', 'ResourceServerCreate', 'ResourceServerUpdate'];
+const REQUEST_SCHEMAS = ['KeypairCreate', 'KeypairUpdate', 'KeypairRotate', 'NameInput', 'UserCreate', 'UserUpdate', 'ResourceServerCreate', 'ResourceServerUpdate', 'TrustedIssuerCreate', 'TrustedIssuerUpdate'];
 
 describe('the schema walker', () => {
   it('validates every field of every request body (no keyword or union it cannot read)', () => {

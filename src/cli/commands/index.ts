@@ -10,7 +10,8 @@ import { keys } from './keys.js';
 import { migrate } from './migrate.js';
 import { resourceServers } from './resource_servers.js';
 import { serve } from './serve.js';
+import { trustedIssuers } from './trusted_issuers.js';
 import { users } from './users.js';
 
 /** Every `keygate <command>`, each with its own flags. */
-export const COMMANDS: readonly Command[] = [serve, migrate, cleanup, keys, adminToken, consoleLink, keypairs, accounts, environments, resourceServers, users, admins];
+export const COMMANDS: readonly Command[] = [serve, migrate, cleanup, keys, adminToken, consoleLink, keypairs, accounts, environments, resourceServers, trustedIssuers, users, admins];
