@@ -154,10 +154,11 @@ describe('admin console in Chromium', () => {
     expect(await page.locator('dl.facts').textContent()).toContain('120 per minute');
     await check(page, '05-keypair');
 
+    await page.getByRole('navigation', { name: 'Sections of this keypair' }).getByRole('link', { name: 'Settings' }).click();
     await page.getByLabel(/^Reason/).fill('rotating the team');
     // Unconfirmed, the form does not go (required checkbox, no script needed).
     await page.getByRole('button', { name: 'Disable keypair' }).click();
-    expect(page.url()).toBe(`${kg.issuer}/console/keypairs/${clientId}`);
+    expect(page.url()).toBe(`${kg.issuer}/console/keypairs/${clientId}?tab=settings`);
     expect((await token(clientId, secret)).status).toBe(200);
     await page.getByLabel(/^Yes, refuse token requests with billing sync/).check();
     await page.getByRole('button', { name: 'Disable keypair' }).click();
@@ -167,12 +168,14 @@ describe('admin console in Chromium', () => {
     await expect.poll(() => page.getByRole('status').first().textContent()).toBe('Enabled.');
     expect((await token(clientId, secret)).status).toBe(200);
 
+    await page.getByRole('link', { name: 'Grants' }).click();
     await defaultServerScopes(page).getByRole('checkbox', { name: /^write/ }).check();
     await page.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => page.getByRole('status').first().textContent()).toBe('Saved.');
     expect(await page.locator('dl.facts').textContent()).toContain('read write');
 
     // No grace period is preselected: the admin picks one, and confirms.
+    await page.getByRole('link', { name: 'Settings' }).click();
     expect(await page.getByRole('group', { name: 'Keep the current secret working for' }).getByRole('radio', { checked: true }).count()).toBe(0);
     await page.getByLabel('None: the current secret stops working now').check();
     await page.getByLabel(/^Yes, make a new secret for billing sync/).check();
@@ -187,7 +190,7 @@ describe('admin console in Chromium', () => {
     expect(await page.content()).not.toContain(rotated);
     expect((await token(clientId, rotated)).status).toBe(200);
 
-    await page.goto(`${kg.issuer}/console/keypairs/${clientId}`);
+    await page.goto(`${kg.issuer}/console/keypairs/${clientId}?tab=usage`);
     const usage = (await page.getByRole('region', { name: 'Usage' }).textContent())!;
     expect(usage).toMatch(/Last 24 hours\s*5 issued, 2 refused/);
     expect(usage).toContain('keypair_disabled');
@@ -202,7 +205,7 @@ describe('admin console in Chromium', () => {
     expect(history).toContain(admin.email);
     await check(page, '07-history');
 
-    await page.goto(`${kg.issuer}/console/keypairs/${clientId}`);
+    await page.goto(`${kg.issuer}/console/keypairs/${clientId}?tab=settings`);
     const deleteButton = page.getByRole('button', { name: 'Delete keypair' });
     expect(await deleteButton.isDisabled()).toBe(true);
     await page.getByLabel("Type the keypair's name to confirm").fill('billing sync');
