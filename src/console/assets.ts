@@ -31,12 +31,14 @@ section.card { background: var(--card); border: 1px solid var(--line); border-ra
 h1 { font-size: 1.5rem; margin: 0 0 .75rem; }
 h2 { font-size: 1.15rem; margin: 0 0 .5rem; }
 table { border-collapse: collapse; width: 100%; font-size: .92rem; }
-th, td { text-align: left; padding: .45rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+th, td { text-align: left; padding: .45rem .4rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { color: var(--muted); font-weight: 600; white-space: nowrap; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .88em; overflow-wrap: anywhere; }
 /* Ids, hints, dates and actions are read as one token: never broken mid-string in a table. */
 td code, td time, td .state, .nowrap { white-space: nowrap; overflow-wrap: normal; }
 ul.grants { margin: 0; padding: 0; list-style: none; }
+/* Free text and names may break anywhere, so the ids beside them keep their room. */
+td.prose { overflow-wrap: anywhere; min-width: 6rem; }
 .state { display: inline-block; padding: .05rem .45rem; border-radius: 999px; font-size: .8rem; font-weight: 600; }
 .state.enabled { background: var(--ok-bg); color: var(--ok); }
 .state.disabled { background: var(--danger-bg); color: var(--danger); }
@@ -95,7 +97,7 @@ nav.tabs a[aria-current="page"] { background: var(--card); border-color: var(--l
   table.rows tr { border: 1px solid var(--line); border-radius: 6px; margin-bottom: .75rem; padding: .25rem .5rem; }
   table.rows td { display: grid; grid-template-columns: 6.5rem minmax(0, 1fr); gap: .5rem; border-bottom: 0; padding: .25rem 0; }
   table.rows td::before { content: attr(data-label); color: var(--muted); font-weight: 600; }
-  table.rows td > * { min-width: 0; }
+  table.rows td > * { min-width: 0; overflow-wrap: anywhere; }
   td code { white-space: normal; overflow-wrap: anywhere; }
 }
 `;

@@ -20,13 +20,13 @@ export function keypairTable(keypairs: readonly Keypair[], creators: ReadonlyMap
     <tbody>${keypairs.map(
       (keypair) => html`<tr>
         <td data-label="Name"><div><a href="/console/keypairs/${keypair.clientId}">${keypair.name}</a><br><code>${keypair.clientId}</code></div></td>
-        <td data-label="Comment"><div>${keypair.comment}</div></td>
+        <td data-label="Comment" class="prose"><div>${keypair.comment}</div></td>
         <td data-label="Secret"><div><code>${keypair.secretHint ?? ''}</code></div></td>
         <td data-label="Grants"><div>${grantList(keypair.grants)}</div></td>
         <td data-label="State"><div>${keypairState(keypair, now)}</div></td>
         <td data-label="Last used"><div>${when(keypair.lastUsedAt, now)}</div></td>
         <td data-label="Expires"><div>${when(keypair.expiresAt, now)}</div></td>
-        <td data-label="Created by"><div>${creatorCell(creators.get(keypair.createdBy), keypair.createdBy)}</div></td>
+        <td data-label="Created by" class="prose"><div>${creatorCell(creators.get(keypair.createdBy), keypair.createdBy)}</div></td>
       </tr>`,
     )}</tbody>
   </table>`;

@@ -23,7 +23,7 @@ export function relative(date: Date, now: Date): string {
   const diff = date.getTime() - now.getTime();
   const size = Math.abs(diff);
   const say = (count: number, unit: string) => (diff < 0 ? `${count} ${unit} ago` : `in ${count} ${unit}`);
-  if (size < 45_000) return diff < 0 ? 'just now' : 'in a moment';
+  if (size < 45_000) return 'just now';
   if (size < HOUR) return say(Math.max(1, Math.round(size / MINUTE)), 'min');
   if (size < DAY) return say(Math.round(size / HOUR), 'h');
   if (size < 30 * DAY) {
