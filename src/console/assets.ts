@@ -58,6 +58,7 @@ button, a.button { display: inline-block; font: inherit; padding: .45rem .9rem; 
 button.secondary, a.button.secondary { background: var(--card); color: var(--accent); }
 button.small { padding: .15rem .55rem; font-size: .85rem; }
 button.danger { background: var(--danger); border-color: var(--danger); color: var(--on-accent); }
+button:disabled { opacity: .5; cursor: not-allowed; }
 .header-button { background: transparent; border-color: #fff; color: #fff; padding: .25rem .6rem; }
 .actions { display: flex; flex-wrap: wrap; gap: .75rem; align-items: center; margin: 0 0 .75rem; }
 .empty { text-align: center; padding: 1.5rem 1rem; }

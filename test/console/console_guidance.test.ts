@@ -111,7 +111,7 @@ describe('console guidance (issue 18)', () => {
   it('at 360 px every row shows its essentials and its whole state badge', { timeout: 30_000 }, async () => {
     const page = await signIn();
     await page.setViewportSize({ width: 360, height: 800 });
-    await page.goto(listUrl(busy));
+    await page.goto(`${listUrl(busy)}?q=batch+10`);
     expect(await documentWidth(page)).toBeLessThanOrEqual(360);
     const row = page.locator('main table tbody tr').first();
     for (const label of ['Name', 'Secret', 'Grants', 'State', 'Last used', 'Expires']) {
