@@ -100,6 +100,12 @@ nav.tabs a[aria-current="page"] { background: var(--card); border-color: var(--l
   table.rows td::before { content: attr(data-label); color: var(--muted); font-weight: 600; }
   table.rows td > * { min-width: 0; overflow-wrap: anywhere; }
   td code { white-space: normal; overflow-wrap: anywhere; }
+  /* Tabs that wrap read better as pills than as folder tabs on two rows. */
+  nav.tabs ul { border-bottom: 0; gap: .4rem; }
+  nav.tabs a { padding: .3rem .7rem; border: 1px solid var(--line); border-radius: 999px; }
+  nav.tabs a[aria-current="page"] { margin-bottom: 0; background: var(--accent); border-color: var(--accent); color: var(--on-accent); }
+  /* The chart scales down with the screen: its labels are drawn larger to stay readable. */
+  .chart text { font-size: 20px; }
 }
 `;
 

@@ -115,8 +115,9 @@ describe('console guidance (issue 18)', () => {
     const tabs = page.getByRole('navigation', { name: 'Sections of this keypair' });
     expect(await tabs.getByRole('link').allTextContents()).toEqual(['Overview', 'Grants', 'Usage', 'History', 'Settings']);
     expect(await tabs.getByRole('link', { name: 'Overview' }).getAttribute('aria-current')).toBe('page');
-    // One section at a time: the settings' forms are not on the overview.
+    // One section at a time: the settings' forms are not on the overview, which fits a screen.
     expect(await page.getByRole('button', { name: 'Delete keypair' }).count()).toBe(0);
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollHeight: number } } }).document.documentElement.scrollHeight)).toBeLessThanOrEqual(900);
     const created_ = page.locator('dl.facts time').last();
     expect(await created_.textContent()).toBe('just now');
     const iso = created.keypair.createdAt.toISOString();
