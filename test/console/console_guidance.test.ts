@@ -130,6 +130,12 @@ describe('console guidance (issue 18)', () => {
     for (const hour of hours) expect(hour).toMatch(/^\d{2}:00$/);
     expect(await page.locator('svg.chart text:not(.hour)').allTextContents()).toContain('0');
 
+    await check(page, '24-keypair-usage-empty');
+    for (const tab of ['Grants', 'Settings'] as const) {
+      await tabs.getByRole('link', { name: tab }).click();
+      await check(page, `24-keypair-${tab.toLowerCase()}`);
+    }
+
     await tabs.getByRole('link', { name: 'History' }).click();
     expect(await page.locator('main table').textContent()).toContain('keypair.created');
     kg.clock.advance(120);
@@ -140,6 +146,7 @@ describe('console guidance (issue 18)', () => {
     expect(minutes).toBeGreaterThanOrEqual(2);
     expect(await latest.textContent()).toBe(`${minutes} min ago`);
     expect(await tabs.getByRole('link', { name: 'History' }).getAttribute('aria-current')).toBe('page');
+    await check(page, '24-keypair-history');
     await page.context().close();
   });
 
@@ -172,6 +179,9 @@ describe('console guidance (issue 18)', () => {
     await page.setViewportSize({ width: 360, height: 800 });
     expect(await documentWidth(page)).toBeLessThanOrEqual(360);
     await page.screenshot({ path: path.join(SHOTS, '23-secret-snippets-360px.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    expect((await page.reload())!.status()).toBe(410);
+    await check(page, '25-secret-gone');
 
     // The Node snippet, as pasted, fetches a token for the resource server.
     const run = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', `${node}\nconsole.log(JSON.stringify({ access_token, expires_in }));`], {
