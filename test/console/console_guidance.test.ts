@@ -23,6 +23,8 @@ let empty: Tenant;
 let admin: TestUser;
 let operator: TestUser;
 let apiIdentifier: string;
+/** The admin's light-scheme page at 1280 px, shared by the tests that need nothing else (a sign-in each costs seconds). */
+let adminPage: Page;
 
 beforeAll(async () => {
   // More than a page of enabled keypairs in one environment: above the default cap of 50.
@@ -38,7 +40,8 @@ beforeAll(async () => {
     kg.clock.advance(1);
   }
   browser = await launchBrowser();
-}, 60_000);
+  adminPage = await signIn();
+}, 90_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -63,7 +66,7 @@ function backgroundOf(element: unknown): string {
 
 describe('console guidance (issue 18)', () => {
   it('lists use the width at 1280 px, page past 100 keeping the filters, and offer the first keypair when empty', { timeout: 60_000 }, async () => {
-    const page = await signIn();
+    const page = adminPage;
     await page.goto(listUrl(busy));
     const first = await rowNames(page);
     expect(first).toHaveLength(100);
@@ -105,12 +108,11 @@ describe('console guidance (issue 18)', () => {
     expect(await emptyState.textContent()).toContain('No keypairs here yet');
     expect(await emptyState.getByRole('link', { name: 'Create a keypair' }).getAttribute('href')).toBe(`/console/environments/${empty.environmentId}/keypairs/new`);
     await check(page, '21-list-empty');
-    await page.context().close();
   });
 
   it('the keypair page is in tabs, with relative times and a usage chart with hours and values', { timeout: 30_000 }, async () => {
     const created = await kg.keygate.keypairs.createKeypair({ type: 'user', id: admin.id }, { owner: { environmentId: empty.environmentId }, name: 'tabbed', scopes: ['read'] });
-    const page = await signIn();
+    const page = adminPage;
     await page.goto(`${kg.issuer}/console/keypairs/${created.keypair.clientId}`);
     const tabs = page.getByRole('navigation', { name: 'Sections of this keypair' });
     expect(await tabs.getByRole('link').allTextContents()).toEqual(['Overview', 'Grants', 'Usage', 'History', 'Settings']);
@@ -147,11 +149,10 @@ describe('console guidance (issue 18)', () => {
     expect(await latest.textContent()).toBe(`${minutes} min ago`);
     expect(await tabs.getByRole('link', { name: 'History' }).getAttribute('aria-current')).toBe('page');
     await check(page, '24-keypair-history');
-    await page.context().close();
   });
 
   it('after create: copy buttons for client_id, secret and curl, and snippets that work', { timeout: 30_000 }, async () => {
-    const page = await signIn();
+    const page = adminPage;
     await page.goto(`${listUrl(empty)}/keypairs/new`);
     await page.getByLabel('Name', { exact: false }).first().fill('snippets');
     await page.getByRole('group', { name: `(${apiIdentifier})` }).getByRole('checkbox', { name: /^reports/ }).check();
@@ -190,11 +191,10 @@ describe('console guidance (issue 18)', () => {
     const answer = JSON.parse(run.stdout) as { access_token: string; expires_in: number };
     const payload = JSON.parse(Buffer.from(answer.access_token.split('.')[1]!, 'base64url').toString()) as { aud: string; client_id: string };
     expect(payload).toMatchObject({ aud: apiIdentifier, client_id: clientId });
-    await page.context().close();
   });
 
   it('follows a dark colour scheme, with axe clean there too', { timeout: 60_000 }, async () => {
-    const light = await signIn();
+    const light = adminPage;
     const dark = await signIn({ colorScheme: 'dark' });
     expect(await light.locator('html').evaluate(backgroundOf)).toBe('rgb(246, 247, 249)');
     expect(await dark.locator('html').evaluate(backgroundOf)).toBe('rgb(16, 20, 27)');
@@ -205,12 +205,11 @@ describe('console guidance (issue 18)', () => {
       await dark.goto(url!);
       await check(dark, `30-dark-${name}`);
     }
-    await light.context().close();
     await dark.context().close();
   });
 
   it('keeps the header and navigation on the not-found page when signed in', { timeout: 30_000 }, async () => {
-    const page = await signIn();
+    const page = adminPage;
     for (const url of ['/console/no-such-page', '/console/keypairs/kp_doesnotexist']) {
       const response = await page.goto(`${kg.issuer}${url}`);
       expect(response!.status(), url).toBe(404);
@@ -220,7 +219,6 @@ describe('console guidance (issue 18)', () => {
       expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(1);
     }
     await check(page, '40-not-found');
-    await page.context().close();
     // Signed out, the same page has neither (and names no one).
     const anonymous = await browser.newPage();
     expect((await anonymous.goto(`${kg.issuer}/console/no-such-page`))!.status()).toBe(404);
@@ -229,7 +227,7 @@ describe('console guidance (issue 18)', () => {
   });
 
   it('every page at 360 px: no sideways scroll, axe clean, list rows as cards with the whole state badge', { timeout: 60_000 }, async () => {
-    const page = await signIn();
+    const page = adminPage;
     await page.setViewportSize({ width: 360, height: 800 });
     await page.goto(listUrl(busy));
     const keypair = `${kg.issuer}/console/keypairs/${(await page.locator('main table tbody code').first().textContent())!}`;
@@ -261,7 +259,6 @@ describe('console guidance (issue 18)', () => {
     const badge = (await row.locator('.state').boundingBox())!;
     expect(badge.x + badge.width).toBeLessThanOrEqual(340);
     expect(await row.locator('.state').evaluate((element) => element.scrollWidth <= element.clientWidth)).toBe(true);
-    await page.context().close();
     const operatorPage = await signIn({}, operator);
     await operatorPage.setViewportSize({ width: 360, height: 800 });
     for (const area of ['accounts', 'admins', 'resource-servers']) await visit(operatorPage, `operator-${area}`, `${kg.issuer}/console/operator/${area}`);
