@@ -13,12 +13,12 @@ import type { Logger } from '../shared/log.js';
 import type { TenancyService } from '../tenancy/service.js';
 import type { UsageReport } from '../usage/report.js';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.js';
-import { send } from './routes/context.js';
-import { errorPages } from './routes/errors.js';
+import { frameOf, send, type ConsoleState } from './routes/context.js';
+import { errorPages, type SignedInFrame } from './routes/errors.js';
 import { keypairRoutes, secretOnce } from './routes/keypair.js';
 import { keypairsRoutes } from './routes/keypairs.js';
 import { operatorRoutes } from './routes/operator.js';
-import { sessionRoutes } from './routes/session.js';
+import { sessionOf, sessionRoutes } from './routes/session.js';
 import { SecretViews } from './secret_view.js';
 import type { ConsoleSignIn } from './sign_in.js';
 import { notFoundPage } from './views/errors.js';
@@ -78,7 +78,25 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
   keypairRoutes(router, deps, reach, secretViews, showSecretOnce);
   operatorRoutes(router, deps, reach);
 
-  const pages = compose([errorPages(deps), router.routes(), router.allowedMethods()] as Middleware[]);
+  /**
+   * The header and navigation for an error page: from the session guard's state, or (on a
+   * path no route took, where the guard did not run) from the cookie. A failure to read
+   * them leaves the page without, rather than failing the error page itself.
+   */
+  const signedInFrame: SignedInFrame = async (ctx) => {
+    try {
+      if (!(ctx.state as Partial<ConsoleState>).principal) {
+        const signedIn = await sessionOf(deps, ctx);
+        if (!signedIn) return undefined;
+        Object.assign(ctx.state, signedIn);
+      }
+      return await frameOf(ctx, reach);
+    } catch {
+      return undefined;
+    }
+  };
+
+  const pages = compose([errorPages({ log: deps.log, signedInFrame }), router.routes(), router.allowedMethods()] as Middleware[]);
   return (ctx: Context, next: Next) => {
     if (ctx.path !== '/console' && !ctx.path.startsWith('/console/')) return next();
     ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
@@ -94,7 +112,7 @@ export function consoleMiddleware(deps: ConsoleDeps): Middleware {
       return Promise.resolve();
     }
     return pages(ctx, async () => {
-      send(ctx, 404, notFoundPage('There is nothing here.'));
+      send(ctx, 404, notFoundPage('There is nothing here.', await signedInFrame(ctx)));
     });
   };
 }

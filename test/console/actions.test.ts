@@ -71,7 +71,7 @@ describe('console actions', () => {
     const { keypair, clientSecret } = await createKeypair(kg.keygate, { owner: { environmentId: tenant.environmentId } });
     const base = `/console/keypairs/${keypair.clientId}`;
 
-    const page = await get(session, base);
+    const page = await get(session, `${base}?tab=settings`);
     expect(page.text).toMatch(/<input type="radio" id="grace-0" name="gracePeriodSeconds" value="0" required>/);
     expect(page.text).not.toMatch(/name="gracePeriodSeconds"[^>]*checked/);
 
@@ -131,7 +131,7 @@ describe('console actions', () => {
     const session = await signIn(admin.email);
     const { keypair, clientSecret } = await createKeypair(kg.keygate, { owner: { environmentId: tenant.environmentId } });
     const base = `/console/keypairs/${keypair.clientId}`;
-    expect((await get(session, base)).text).toMatch(/<input type="checkbox" id="disable-confirm" name="confirm" value="yes" required>/);
+    expect((await get(session, `${base}?tab=settings`)).text).toMatch(/<input type="checkbox" id="disable-confirm" name="confirm" value="yes" required>/);
 
     const refused = await post(session, `${base}/disable`, { reason: 'oops' });
     expect(refused.status).toBe(400);
@@ -139,14 +139,15 @@ describe('console actions', () => {
     expect((await kg.keygate.keypairs.getKeypair(keypair.clientId)).enabled).toBe(true);
     expect((await requestToken(kg.http, { clientId: keypair.clientId, clientSecret })).status).toBe(200);
 
-    for (const [action, form, done, notice] of [
-      ['disable', { reason: 'retired', confirm: 'yes' }, 'disabled', 'Disabled: token requests with this keypair are refused.'],
-      ['enable', {}, 'enabled', 'Enabled.'],
-      ['update', { comment: 'nightly', grant: [`read ${kg.keygate.catalog.defaultServer!.identifier}`] }, 'saved', 'Saved.'],
+    // Back to the tab the form was on.
+    for (const [action, form, tab, done, notice] of [
+      ['disable', { reason: 'retired', confirm: 'yes' }, 'settings', 'disabled', 'Disabled: token requests with this keypair are refused.'],
+      ['enable', {}, 'settings', 'enabled', 'Enabled.'],
+      ['update', { comment: 'nightly', grant: [`read ${kg.keygate.catalog.defaultServer!.identifier}`] }, 'grants', 'saved', 'Saved.'],
     ] as const) {
       const response = await post(session, `${base}/${action}`, form);
       expect(response.status, action).toBe(303);
-      expect(response.headers.location).toBe(`${base}?done=${done}`);
+      expect(response.headers.location).toBe(`${base}?tab=${tab}&done=${done}`);
       const page = await get(session, response.headers.location!);
       expect(page.status).toBe(200);
       expect(page.text).toContain(`<p class="notice" role="status">${notice}</p>`);

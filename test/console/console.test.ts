@@ -1,21 +1,16 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, type TestUser } from '../support/admin.js';
 import { runCli } from '../support/cli.js';
 import { createTenant, startServedKeygate, type ServedKeygate, type Tenant } from '../support/keygate.js';
+import { check, clipboardText, documentWidth, launchBrowser, SHOTS } from './browser.js';
 
 /**
  * The console in a real browser: Debian's Chromium (installed by .ci/run) driven by
  * Playwright, against Keygate served on loopback. Every page gets an axe-core check
- * and a screenshot in test-results/console/.
+ * and a screenshot in test-results/console/ (browser.ts).
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = path.resolve(import.meta.dirname, '../../test-results/console');
-const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
 let kg: ServedKeygate;
 let browser: Browser;
 let tenant: Tenant;
@@ -24,18 +19,13 @@ let stranger: TestUser;
 let operator: TestUser;
 
 beforeAll(async () => {
-  await mkdir(SHOTS, { recursive: true });
   kg = await startServedKeygate();
   tenant = await createTenant(kg.keygate);
   const elsewhere = await createTenant(kg.keygate);
   admin = await createUser(kg.keygate, { environments: [{ environmentId: tenant.environmentId, accountId: tenant.accountId }] });
   stranger = await createUser(kg.keygate, { environments: [{ environmentId: elsewhere.environmentId, accountId: elsewhere.accountId }] });
   operator = await createUser(kg.keygate, { operator: true });
-  // The flags of a closed network: no background calls home that would fail and slow starts.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 afterAll(async () => {
@@ -50,18 +40,6 @@ async function signInLink(email: string): Promise<string> {
   const link = /^(http\S+)$/m.exec(result.stdout)?.[1];
   expect(link).toMatch(new RegExp(`^${kg.issuer}/console/sign-in\\?token=`));
   return link!;
-}
-
-/** axe-core on the page as it is, with no serious or critical violation allowed; then a screenshot. */
-async function check(page: Page, name: string): Promise<void> {
-  // evaluate() runs outside the page's CSP, which (rightly) refuses inline scripts.
-  await page.evaluate(axeSource);
-  const violations = await page.evaluate(async () => {
-    const result = await (globalThis as unknown as { axe: { run(options: object): Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> } }).axe.run({ resultTypes: ['violations'] });
-    return result.violations.map((violation) => ({ id: violation.id, impact: violation.impact, nodes: violation.nodes.length }));
-  });
-  expect(violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical'), `${name}: ${JSON.stringify(violations)}`).toEqual([]);
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
 async function signIn(email: string, shot?: string): Promise<Page> {
@@ -125,7 +103,7 @@ describe('admin console in Chromium', () => {
     expect(await page.locator('#curl').textContent()).toBe(`curl -s -u "${clientId}:${secret}" -d grant_type=client_credentials ${kg.issuer}/token`);
     await page.getByRole('button', { name: 'Copy secret' }).click();
     await expect.poll(() => page.locator('#copy-status').textContent()).toBe('Copied to the clipboard.');
-    expect(await page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText())).toBe(secret);
+    expect(await clipboardText(page)).toBe(secret);
     await check(page, '04-secret-once');
     // A reload neither creates again nor shows the secret again.
     const secretPage = page.url();
@@ -154,10 +132,11 @@ describe('admin console in Chromium', () => {
     expect(await page.locator('dl.facts').textContent()).toContain('120 per minute');
     await check(page, '05-keypair');
 
+    await page.getByRole('navigation', { name: 'Sections of this keypair' }).getByRole('link', { name: 'Settings' }).click();
     await page.getByLabel(/^Reason/).fill('rotating the team');
     // Unconfirmed, the form does not go (required checkbox, no script needed).
     await page.getByRole('button', { name: 'Disable keypair' }).click();
-    expect(page.url()).toBe(`${kg.issuer}/console/keypairs/${clientId}`);
+    expect(page.url()).toBe(`${kg.issuer}/console/keypairs/${clientId}?tab=settings`);
     expect((await token(clientId, secret)).status).toBe(200);
     await page.getByLabel(/^Yes, refuse token requests with billing sync/).check();
     await page.getByRole('button', { name: 'Disable keypair' }).click();
@@ -167,12 +146,14 @@ describe('admin console in Chromium', () => {
     await expect.poll(() => page.getByRole('status').first().textContent()).toBe('Enabled.');
     expect((await token(clientId, secret)).status).toBe(200);
 
+    await page.getByRole('link', { name: 'Grants' }).click();
     await defaultServerScopes(page).getByRole('checkbox', { name: /^write/ }).check();
     await page.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => page.getByRole('status').first().textContent()).toBe('Saved.');
     expect(await page.locator('dl.facts').textContent()).toContain('read write');
 
     // No grace period is preselected: the admin picks one, and confirms.
+    await page.getByRole('link', { name: 'Settings' }).click();
     expect(await page.getByRole('group', { name: 'Keep the current secret working for' }).getByRole('radio', { checked: true }).count()).toBe(0);
     await page.getByLabel('None: the current secret stops working now').check();
     await page.getByLabel(/^Yes, make a new secret for billing sync/).check();
@@ -187,7 +168,7 @@ describe('admin console in Chromium', () => {
     expect(await page.content()).not.toContain(rotated);
     expect((await token(clientId, rotated)).status).toBe(200);
 
-    await page.goto(`${kg.issuer}/console/keypairs/${clientId}`);
+    await page.goto(`${kg.issuer}/console/keypairs/${clientId}?tab=usage`);
     const usage = (await page.getByRole('region', { name: 'Usage' }).textContent())!;
     expect(usage).toMatch(/Last 24 hours\s*5 issued, 2 refused/);
     expect(usage).toContain('keypair_disabled');
@@ -202,7 +183,7 @@ describe('admin console in Chromium', () => {
     expect(history).toContain(admin.email);
     await check(page, '07-history');
 
-    await page.goto(`${kg.issuer}/console/keypairs/${clientId}`);
+    await page.goto(`${kg.issuer}/console/keypairs/${clientId}?tab=settings`);
     const deleteButton = page.getByRole('button', { name: 'Delete keypair' });
     expect(await deleteButton.isDisabled()).toBe(true);
     await page.getByLabel("Type the keypair's name to confirm").fill('billing sync');
@@ -215,7 +196,7 @@ describe('admin console in Chromium', () => {
     await page.setViewportSize({ width: 360, height: 800 });
     for (const url of [`/console/environments/${tenant.environmentId}`, `/console/environments/${tenant.environmentId}/keypairs/new`]) {
       await page.goto(`${kg.issuer}${url}`);
-      expect(await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth), url).toBeLessThanOrEqual(360);
+      expect(await documentWidth(page), url).toBeLessThanOrEqual(360);
     }
     await page.screenshot({ path: path.join(SHOTS, '08-list-360px.png'), fullPage: true });
 

@@ -54,7 +54,7 @@ describe('console keypair forms', () => {
       { resourceServer: 'https://payments.console.test', scopes: ['refund'] },
     ].sort((a, b) => (a.resourceServer < b.resourceServer ? -1 : 1)));
 
-    const shown = await page(`/console/keypairs/${keypair!.clientId}`);
+    const shown = await page(`/console/keypairs/${keypair!.clientId}?tab=grants`);
     expect(shown.text).toContain('<li><code>https://payments.console.test</code>: refund</li>');
     expect(shown.text).toContain('name="grant" value="refund https://payments.console.test" checked');
     expect(shown.text).not.toContain('name="grant" value="read https://payments.console.test" checked');

@@ -11,7 +11,9 @@ import { validationFailed, type FieldError } from '../../shared/errors.js';
 import type { UsageReport } from '../../usage/report.js';
 import { html, type Html } from '../html.js';
 import type { SecretView, SecretViews } from '../secret_view.js';
-import { DONE_NOTICES, GRACE_CHOICES, keypairPage, secretGonePage, secretPage } from '../views/keypair.js';
+import { DONE_NOTICES, GRACE_CHOICES, keypairPage, keypairTabOf, keypairTabPath, type KeypairTab } from '../views/keypair.js';
+import { secretGonePage, secretPage } from '../views/secret.js';
+import type { SnippetTarget } from '../views/snippets.js';
 import { actorFor, COOKIE, formOf, frameOf, principalOf, seeOther, send } from './context.js';
 import { fieldErrorsOf, formStatus, grantsOfForm } from './forms.js';
 
@@ -41,41 +43,46 @@ export function keypairRoutes(router: Router, deps: KeypairDeps, reach: Reach, s
   /** The keypair, if the caller may manage it; otherwise it does not exist for the caller. */
   const reachableKeypair = (ctx: Context) => reach.keypair(principalOf(ctx), ctx.params.clientId ?? '');
 
-  async function showKeypair(ctx: Context, keypair: Keypair, notice: Html | undefined, errors: readonly FieldError[], status = 200) {
+  /** The page at `tab`, reading only what that tab shows. */
+  async function showKeypair(ctx: Context, keypair: Keypair, tab: KeypairTab, notice: Html | undefined, errors: readonly FieldError[], status = 200) {
     const frame = await frameOf(ctx, reach);
-    const [summary, events] = await Promise.all([deps.usage.summary(keypair.clientId), deps.history.list({ targetId: keypair.clientId }, { limit: 20 })]);
-    const servers = deps.resourceServers.list(new Set([keypair.accountId]));
-    send(ctx, status, keypairPage(frame, keypair, { now: clock.now(), servers, summary, events }, notice, errors));
+    const [summary, events] = await Promise.all([
+      tab === 'usage' ? deps.usage.summary(keypair.clientId) : undefined,
+      tab === 'history' ? deps.history.list({ targetId: keypair.clientId }, { limit: 20 }) : [],
+    ]);
+    const servers = tab === 'grants' ? deps.resourceServers.list(new Set([keypair.accountId])) : [];
+    send(ctx, status, keypairPage(frame, keypair, { now: clock.now(), tab, servers, summary, events }, notice, errors));
   }
 
   router.get('/keypairs/:clientId', async (ctx) => {
     const done = typeof ctx.query.done === 'string' && Object.hasOwn(DONE_NOTICES, ctx.query.done) ? DONE_NOTICES[ctx.query.done as keyof typeof DONE_NOTICES] : undefined;
-    await showKeypair(ctx, await reachableKeypair(ctx), done === undefined ? undefined : html`${done}`, []);
+    await showKeypair(ctx, await reachableKeypair(ctx), keypairTabOf(ctx.query.tab), done === undefined ? undefined : html`${done}`, []);
   });
 
   /**
    * A change through the admin API's own checks: done, a 303 to the keypair's page (so a
    * reload repeats nothing); refused, the page again with its errors.
    */
-  async function change(ctx: Context, apply: (keypair: Keypair, form: URLSearchParams) => Promise<keyof typeof DONE_NOTICES>) {
+  async function change(ctx: Context, tab: KeypairTab, apply: (keypair: Keypair, form: URLSearchParams) => Promise<keyof typeof DONE_NOTICES>) {
     const keypair = await reachableKeypair(ctx);
     try {
       const done = await apply(keypair, formOf(ctx));
-      seeOther(ctx, `/console/keypairs/${keypair.clientId}?done=${done}`);
+      const page = keypairTabPath(keypair.clientId, tab);
+      seeOther(ctx, `${page}${page.includes('?') ? '&' : '?'}done=${done}`);
     } catch (error) {
       const errors = fieldErrorsOf(error);
-      await showKeypair(ctx, keypair, undefined, errors, formStatus(errors));
+      await showKeypair(ctx, keypair, tab, undefined, errors, formStatus(errors));
     }
   }
 
   router.post('/keypairs/:clientId/update', (ctx) =>
-    change(ctx, async (keypair, form) => {
+    change(ctx, 'grants', async (keypair, form) => {
       await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { comment: form.get('comment') ?? '', grants: grantsOfForm(form) }, keypair.accountId));
       return 'saved';
     }),
   );
   router.post('/keypairs/:clientId/disable', (ctx) =>
-    change(ctx, async (keypair, form) => {
+    change(ctx, 'settings', async (keypair, form) => {
       if (form.get('confirm') !== 'yes') throw validationFailed([{ field: 'confirm', message: 'tick the box to confirm that token requests with this keypair are to be refused' }]);
       const reason = form.get('reason')?.trim();
       await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { enabled: false, ...(reason && { disabledReason: reason }) }, keypair.accountId));
@@ -83,7 +90,7 @@ export function keypairRoutes(router: Router, deps: KeypairDeps, reach: Reach, s
     }),
   );
   router.post('/keypairs/:clientId/enable', (ctx) =>
-    change(ctx, async (keypair) => {
+    change(ctx, 'settings', async (keypair) => {
       await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { enabled: true }, keypair.accountId));
       return 'enabled';
     }),
@@ -98,7 +105,7 @@ export function keypairRoutes(router: Router, deps: KeypairDeps, reach: Reach, s
       ...(form.get('confirm') !== 'yes' ? [{ field: 'confirm', message: 'tick the box to confirm the rotation' }] : []),
     ];
     if (errors.length > 0) {
-      await showKeypair(ctx, keypair, undefined, errors, 400);
+      await showKeypair(ctx, keypair, 'settings', undefined, errors, 400);
       return;
     }
     const rotated = await keypairs.rotateSecret(actorFor(ctx), keypair.clientId, grace!);
@@ -115,13 +122,24 @@ export function keypairRoutes(router: Router, deps: KeypairDeps, reach: Reach, s
       send(ctx, 410, secretGonePage(frame, keypair));
       return;
     }
-    send(ctx, 200, secretPage(frame, keypair, view, deps.issuer));
+    send(ctx, 200, secretPage(frame, keypair, view, snippetTarget(keypair)));
   });
+
+  /**
+   * What the secret page's snippets ask for: a token for the default resource server when
+   * the keypair holds a grant there (no `resource` needed), else for its first grant's.
+   */
+  function snippetTarget(keypair: Keypair): SnippetTarget {
+    const fallback = deps.resourceServers.list(new Set([keypair.accountId])).find((server) => server.isDefault)?.identifier;
+    const grant = keypair.grants.find((candidate) => candidate.resourceServer === fallback) ?? keypair.grants[0];
+    const audience = grant?.resourceServer ?? fallback ?? deps.issuer;
+    return { clientId: keypair.clientId, issuer: deps.issuer, audience, namesResource: audience !== fallback, scope: grant?.scopes[0] };
+  }
 
   router.post('/keypairs/:clientId/delete', async (ctx) => {
     const keypair = await reachableKeypair(ctx);
     if (formOf(ctx).get('confirmName') !== keypair.name) {
-      await showKeypair(ctx, keypair, undefined, [{ field: 'confirmName', message: `type the keypair's name, ${keypair.name}, to delete it` }], 400);
+      await showKeypair(ctx, keypair, 'settings', undefined, [{ field: 'confirmName', message: `type the keypair's name, ${keypair.name}, to delete it` }], 400);
       return;
     }
     await keypairs.deleteKeypair(actorFor(ctx), keypair.clientId);

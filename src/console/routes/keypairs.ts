@@ -13,6 +13,7 @@ import { createKeypairPage, keypairListPage, LIST_PAGE_SIZE, overviewPage, type 
 import { actorFor, formOf, frameOf, principalOf, send } from './context.js';
 import { createBody, fieldErrorsOf, formStatus } from './forms.js';
 import type { ShowSecretOnce } from './keypair.js';
+import { eventCursor, keypairCursor, pageLinks, positionOf } from './pages.js';
 
 export interface KeypairsDeps {
   readonly keypairs: KeypairService;
@@ -46,18 +47,27 @@ export function keypairsRoutes(router: Router, deps: KeypairsDeps, reach: Reach,
     const frame = await frameOf(ctx, reach);
     const state = ctx.query.state === 'enabled' || ctx.query.state === 'disabled' ? ctx.query.state : 'all';
     const q = typeof ctx.query.q === 'string' ? ctx.query.q.slice(0, 100) : '';
-    const list = await keypairs.listKeypairs(owner, { enabled: state === 'all' ? undefined : state === 'enabled', q: q || undefined, limit: LIST_PAGE_SIZE });
+    const position = positionOf(ctx, keypairCursor.valid);
+    // One more than a page, to know whether a next page exists without an empty last one.
+    const fetched = await keypairs.listKeypairs(owner, {
+      enabled: state === 'all' ? undefined : state === 'enabled',
+      q: q || undefined,
+      limit: LIST_PAGE_SIZE + 1,
+      after: position.after === undefined ? undefined : keypairCursor.parse(position.after),
+    });
+    const list = fetched.slice(0, LIST_PAGE_SIZE);
+    const links = pageLinks(owner.base, { state: state === 'all' ? '' : state, q }, position, fetched.length > LIST_PAGE_SIZE ? keypairCursor.of(list.at(-1)!) : undefined);
     const environments = owner.environmentId === null ? (await tenancy.listEnvironments(owner.accountId)).filter((environment) => environment.status === 'active') : [];
     const deleted = typeof ctx.query.deleted === 'string' && /^kp_[0-9A-Za-z]{1,40}$/.test(ctx.query.deleted) ? ctx.query.deleted : undefined;
-    send(ctx, 200, keypairListPage(frame, owner, { state, q, keypairs: list, creators: await creatorsOf(list), now: clock.now(), environments, deleted }));
+    send(ctx, 200, keypairListPage(frame, owner, { state, q, keypairs: list, creators: await creatorsOf(list), now: clock.now(), environments, deleted, links }));
   }
 
-  /** Emails of the users who created these keypairs ("system" and unknown ids stay as they are). */
-  async function creatorsOf(list: readonly Keypair[]): Promise<Map<string, string>> {
-    const creators = new Map<string, string>();
+  /** Who created these keypairs, by name (or email when unnamed); "system" and unknown ids stay as they are. */
+  async function creatorsOf(list: readonly Keypair[]): Promise<Map<string, { name: string; email: string }>> {
+    const creators = new Map<string, { name: string; email: string }>();
     for (const id of new Set(list.map((keypair) => keypair.createdBy))) {
       const user = id.startsWith('usr_') ? await tenancy.findUser(id) : undefined;
-      if (user) creators.set(id, user.name ? `${user.name} (${user.email})` : user.email);
+      if (user) creators.set(id, { name: user.name || user.email, email: user.email });
     }
     return creators;
   }
@@ -98,16 +108,19 @@ export function keypairsRoutes(router: Router, deps: KeypairsDeps, reach: Reach,
     const day = (value: unknown) => (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value)) ? value : '');
     const from = day(ctx.query.from);
     const to = day(ctx.query.to);
-    const events = await deps.history.list(
+    const position = positionOf(ctx, eventCursor.valid);
+    const fetched = await deps.history.list(
       {
         ...(owner.environmentId === null ? { accountId: owner.accountId } : { environmentId: owner.environmentId }),
         action: action || undefined,
         from: from ? new Date(`${from}T00:00:00Z`) : undefined,
         to: to ? new Date(Date.parse(`${to}T00:00:00Z`) + 86_400_000) : undefined,
       },
-      { limit: HISTORY_PAGE_SIZE },
+      { limit: HISTORY_PAGE_SIZE + 1, beforeSeq: position.after === undefined ? undefined : eventCursor.parse(position.after) },
     );
-    send(ctx, 200, historyPage(frame, owner, { action, from, to }, events));
+    const events = fetched.slice(0, HISTORY_PAGE_SIZE);
+    const links = pageLinks(`${owner.base}/history`, { action, from, to }, position, fetched.length > HISTORY_PAGE_SIZE ? eventCursor.of(events.at(-1)!) : undefined);
+    send(ctx, 200, historyPage(frame, owner, { action, from, to }, events, { now: clock.now(), links }));
   }
   router.get('/accounts/:accountId/history', credentialHistory);
   router.get('/environments/:environmentId/history', credentialHistory);

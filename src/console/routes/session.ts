@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import type { Authenticator } from '../../access/authenticate.js';
 import { actorOf, type Principal } from '../../access/principal.js';
 import { KeygateError } from '../../shared/errors.js';
-import { csrfMatches, signInOriginAllowed, type ConsoleSignIn } from '../sign_in.js';
+import { csrfMatches, signInOriginAllowed, type ConsoleSession, type ConsoleSignIn } from '../sign_in.js';
 import { crossSiteSignInPage, formExpiredPage, linkNotAcceptedPage, signedOutPage, signInPage } from '../views/session.js';
 import { COOKIE, seeOther, send, type ConsoleState } from './context.js';
 import { readForm } from './forms.js';
@@ -75,6 +75,16 @@ export function sessionRoutes(router: Router, deps: SessionDeps): void {
     setSessionCookie(ctx, deps.issuer, '', new Date(0));
     seeOther(ctx, '/console/sign-in');
   });
+}
+
+/**
+ * The signed-in admin of a request no route took (so the session guard did not run):
+ * its session and principal, or undefined. Only for pages that read, such as not found.
+ */
+export async function sessionOf(deps: Pick<SessionDeps, 'authenticator' | 'signIn'>, ctx: Context): Promise<{ principal: Principal; session: ConsoleSession } | undefined> {
+  const session = await deps.signIn.findSession(ctx.cookies.get(COOKIE));
+  const principal = session && (await adminOrNone(deps.authenticator, { userId: session.userId }));
+  return session && principal ? { principal, session } : undefined;
 }
 
 /**

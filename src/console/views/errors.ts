@@ -1,6 +1,6 @@
 import type { ErrorCode, FieldError } from '../../shared/errors.js';
 import { html, type Html } from '../html.js';
-import { errorList, layout } from './layout.js';
+import { errorList, layout, type PageFrame } from './layout.js';
 
 /** A refusal's page: its title, and what the admin can do about it after the error's own message. */
 const REFUSALS: Record<ErrorCode, { readonly title: string; readonly advice: string }> = {
@@ -15,25 +15,29 @@ const REFUSALS: Record<ErrorCode, { readonly title: string; readonly advice: str
   unsupported_media_type: { title: 'Not accepted', advice: 'Send the form from the console page.' },
 };
 
-/** The page for a domain error: each code its own words (the status comes from the admin API's one mapping). */
-export function refusalPage(code: ErrorCode, message: string, errors: readonly FieldError[] | undefined): Html {
+/**
+ * The page for a domain error: each code its own words (the status comes from the admin
+ * API's one mapping). With a session, `frame` keeps the header and the navigation.
+ */
+export function refusalPage(code: ErrorCode, message: string, errors: readonly FieldError[] | undefined, frame?: PageFrame): Html {
   const { title, advice } = REFUSALS[code];
   switch (code) {
     case 'not_found':
-      return notFoundPage(message);
+      return notFoundPage(message, frame);
     case 'validation_failed':
-      return layout(undefined, title, html`<section class="card">${errorList(errors ?? [])}<p>${advice}</p></section>`);
+      return layout(frame, title, html`<section class="card">${errorList(errors ?? [])}<p>${advice}</p></section>`);
     case 'payload_too_large':
-      return layout(undefined, title, html`<section class="card"><p>${message}</p></section>`);
+      return layout(frame, title, html`<section class="card"><p>${message}</p></section>`);
     case 'unauthenticated':
       return layout(undefined, title, html`<section class="card"><p role="alert">${message}</p><p><a href="/console/sign-in">${advice}</a></p></section>`);
     default:
-      return layout(undefined, title, html`<section class="card"><p class="error" role="alert">${message}</p><p>${advice} <a href="/console">Go to the console</a>.</p></section>`);
+      return layout(frame, title, html`<section class="card"><p class="error" role="alert">${message}</p><p>${advice} <a href="/console">Go to the console</a>.</p></section>`);
   }
 }
 
-export function notFoundPage(message: string): Html {
-  return layout(undefined, 'Not found', html`<section class="card"><p>${message} <a href="/console">Go to the console</a>.</p></section>`);
+/** Not found; signed in, the header and navigation stay so the admin can go on from here. */
+export function notFoundPage(message: string, frame?: PageFrame): Html {
+  return layout(frame, 'Not found', html`<section class="card"><p>${message} <a href="/console">Go to the console</a>.</p></section>`);
 }
 
 export function databaseUnavailablePage(retryAfterSeconds: number): Html {

@@ -25,46 +25,102 @@ export const DONE_NOTICES = {
   enabled: 'Enabled.',
 } as const;
 
-/** What a keypair's page shows besides the keypair itself. */
+/**
+ * The sections of a keypair's page, each its own server-rendered view (`?tab=`), so
+ * that no page is one long scroll; the first is the default.
+ */
+export const KEYPAIR_TABS = [
+  ['overview', 'Overview'],
+  ['grants', 'Grants'],
+  ['usage', 'Usage'],
+  ['history', 'History'],
+  ['settings', 'Settings'],
+] as const;
+export type KeypairTab = (typeof KEYPAIR_TABS)[number][0];
+
+export function keypairTabOf(value: unknown): KeypairTab {
+  return KEYPAIR_TABS.find(([tab]) => tab === value)?.[0] ?? 'overview';
+}
+
+export const keypairTabPath = (clientId: string, tab: KeypairTab) => `/console/keypairs/${clientId}${tab === 'overview' ? '' : `?tab=${tab}`}`;
+
+/** What a keypair's page shows besides the keypair itself: only what its tab needs is read. */
 export interface KeypairDetails {
   readonly now: Date;
-  /** The resource servers the keypair's account may be granted. */
+  readonly tab: KeypairTab;
+  /** The resource servers the keypair's account may be granted (grants tab). */
   readonly servers: readonly ResourceServer[];
-  readonly summary: UsageSummary;
+  /** Usage tab. */
+  readonly summary: UsageSummary | undefined;
+  /** History tab: the latest events. */
   readonly events: readonly AuditEventView[];
 }
 
-/** A keypair's page: details, edit, disable or enable, rotate, usage, history, delete. */
-export function keypairPage(frame: PageFrame, keypair: Keypair, { now, servers, summary, events }: KeypairDetails, notice: Html | undefined, errors: readonly FieldError[]): Html {
-  const owner = keypair.environmentId === null ? `/console/accounts/${keypair.accountId}` : `/console/environments/${keypair.environmentId}`;
-  const base = `/console/keypairs/${keypair.clientId}`;
+function tabs(keypair: Keypair, current: KeypairTab): Html {
+  return html`<nav class="tabs" aria-label="Sections of this keypair"><ul>${KEYPAIR_TABS.map(
+    ([tab, label]) => html`<li><a href="${keypairTabPath(keypair.clientId, tab)}"${tab === current ? html` aria-current="page"` : ''}>${label}</a></li>`,
+  )}</ul></nav>`;
+}
+
+/** A keypair's page: the tab bar, then the chosen section. */
+export function keypairPage(frame: PageFrame, keypair: Keypair, details: KeypairDetails, notice: Html | undefined, errors: readonly FieldError[]): Html {
+  const body = { overview, grants, usage, history, settings }[details.tab](frame, keypair, details);
   return layout(frame, `Keypair ${keypair.name}`, html`
       ${notice ? html`<p class="notice" role="status">${notice}</p>` : ''}
       ${errorList(errors)}
-      <section class="card" aria-labelledby="facts-heading">
+      ${tabs(keypair, details.tab)}
+      ${body}`);
+}
+
+const ownerPath = (keypair: Keypair) => (keypair.environmentId === null ? `/console/accounts/${keypair.accountId}` : `/console/environments/${keypair.environmentId}`);
+
+function overview(_frame: PageFrame, keypair: Keypair, { now }: KeypairDetails): Html {
+  return html`<section class="card" aria-labelledby="facts-heading">
         <h2 id="facts-heading">Details</h2>
         <dl class="facts">
           <dt>client_id</dt><dd><code>${keypair.clientId}</code></dd>
           <dt>State</dt><dd>${keypairState(keypair, now)}${keypair.disabledReason ? html` (${keypair.disabledReason})` : ''}</dd>
+          <dt>Comment</dt><dd>${keypair.comment || html`<span class="hint">none</span>`}</dd>
           <dt>Secret</dt><dd><code>${keypair.secretHint ?? ''}</code></dd>
           <dt>Grants</dt><dd>${grantList(keypair.grants)}</dd>
-          <dt>Last used</dt><dd>${when(keypair.lastUsedAt)}</dd>
-          <dt>Expires</dt><dd>${when(keypair.expiresAt)}</dd>
+          <dt>Last used</dt><dd>${when(keypair.lastUsedAt, now)}</dd>
+          <dt>Expires</dt><dd>${when(keypair.expiresAt, now)}</dd>
           <dt>Rate limit</dt><dd>${keypair.rateLimitPerMinute === null ? 'server default' : `${keypair.rateLimitPerMinute} per minute`}</dd>
           <dt>Allowed IPs</dt><dd>${keypair.allowedIps.length > 0 ? keypair.allowedIps.join(', ') : 'anywhere'}</dd>
-          <dt>Created</dt><dd>${when(keypair.createdAt)}</dd>
+          <dt>Created</dt><dd>${when(keypair.createdAt, now)}</dd>
         </dl>
-        <p><a href="${owner}">Back to the list</a></p>
-      </section>
-      <section class="card" aria-labelledby="edit-heading">
+        <p><a href="${ownerPath(keypair)}">Back to the list</a></p>
+      </section>`;
+}
+
+function grants(frame: PageFrame, keypair: Keypair, { servers }: KeypairDetails): Html {
+  const checked = new Set(keypair.grants.flatMap((grant) => grant.scopes.map((scope) => `${scope} ${grant.resourceServer}`)));
+  return html`<section class="card" aria-labelledby="edit-heading">
         <h2 id="edit-heading">Comment and grants</h2>
-        <form method="post" action="${base}/update">${csrfField(frame)}
+        <dl class="facts"><dt>Granted now</dt><dd>${grantList(keypair.grants)}</dd></dl>
+        <form method="post" action="/console/keypairs/${keypair.clientId}/update">${csrfField(frame)}
           <label for="edit-comment">Comment</label><textarea id="edit-comment" name="comment" maxlength="${COMMENT_MAX_LENGTH}">${keypair.comment}</textarea>
-          ${grantChoices(servers, new Set(keypair.grants.flatMap((grant) => grant.scopes.map((scope) => `${scope} ${grant.resourceServer}`))), 'edit-grant')}
+          ${grantChoices(servers, checked, 'edit-grant')}
           <button type="submit">Save</button>
         </form>
-      </section>
-      <section class="card" aria-labelledby="state-heading">
+      </section>`;
+}
+
+function usage(_frame: PageFrame, _keypair: Keypair, { summary, now }: KeypairDetails): Html {
+  return summary ? usageSection(summary, now) : html``;
+}
+
+function history(_frame: PageFrame, keypair: Keypair, { events, now }: KeypairDetails): Html {
+  return html`<section class="card" aria-labelledby="history-heading">
+        <h2 id="history-heading">History</h2>
+        ${eventTable(events, new Map([[keypair.clientId, keypair.name]]), now)}
+        <p><a href="${ownerPath(keypair)}/history">The whole credential history of its ${keypair.environmentId === null ? 'account' : 'environment'}</a></p>
+      </section>`;
+}
+
+function settings(frame: PageFrame, keypair: Keypair): Html {
+  const base = `/console/keypairs/${keypair.clientId}`;
+  return html`<section class="card" aria-labelledby="state-heading">
         <h2 id="state-heading">${keypair.enabled ? 'Disable' : 'Enable'}</h2>
         ${keypair.enabled
           ? html`<form method="post" action="${base}/disable">${csrfField(frame)}
@@ -83,44 +139,11 @@ export function keypairPage(frame: PageFrame, keypair: Keypair, { now, servers, 
           <div class="choice"><input type="checkbox" id="rotate-confirm" name="confirm" value="yes" required><label class="choice-label" for="rotate-confirm">Yes, make a new secret for <strong>${keypair.name}</strong>; the current one stops working when the period chosen ends</label></div>
           <p><button type="submit">Rotate secret</button></p></form>
       </section>
-      ${usageSection(summary)}
-      <section class="card" aria-labelledby="history-heading">
-        <h2 id="history-heading">History</h2>
-        ${eventTable(events, new Map([[keypair.clientId, keypair.name]]))}
-      </section>
       <section class="card" aria-labelledby="delete-heading">
         <h2 id="delete-heading">Delete</h2>
         <p>Deleting <strong>${keypair.name}</strong> is final: every token request with it is refused from the next one on, and it cannot be restored. Its history stays.</p>
         <form method="post" action="${base}/delete" class="inline">${csrfField(frame)}
           <div><label for="confirm-name">Type the keypair's name to confirm</label><input type="text" id="confirm-name" name="confirmName" autocomplete="off" data-confirm-name="${keypair.name}" data-confirm-button="delete-button"></div>
           <div><button type="submit" class="danger" id="delete-button">Delete keypair</button></div></form>
-      </section>`);
-}
-
-/** The secret, once, with a copy button, the curl that uses it and the warning. */
-function secretPanel(keypair: Keypair, clientSecret: string, issuer: string, verb: string): Html {
-  const curl = `curl -s -u "${keypair.clientId}:${clientSecret}" -d grant_type=client_credentials ${issuer}/token`;
-  return html`<section class="card" aria-labelledby="secret-heading">
-    <h2 id="secret-heading">${verb}: copy the secret now</h2>
-    <p class="warning" role="alert">This secret is shown once. It will not be shown again: store it somewhere safe before you leave this page.</p>
-    <dl class="facts"><dt>Name</dt><dd>${keypair.name}</dd><dt>client_id</dt><dd><code id="client-id">${keypair.clientId}</code></dd></dl>
-    <label for="secret">client_secret</label>
-    <div class="secret"><input type="text" id="secret" readonly value="${clientSecret}" autocomplete="off" spellcheck="false">
-      <button type="button" data-copy="secret" data-status="copy-status">Copy secret</button></div>
-    <p id="copy-status" role="status" class="hint"></p>
-    <label for="curl">Fetch a token with it</label>
-    <pre id="curl">${curl}</pre>
-    <p><a href="/console/keypairs/${keypair.clientId}">Go to the keypair</a></p>
-  </section>`;
-}
-
-/** The one view of a new secret. */
-export function secretPage(frame: PageFrame, keypair: Keypair, view: { title: string; clientSecret: string; verb: string }, issuer: string): Html {
-  return layout(frame, view.title, secretPanel(keypair, view.clientSecret, issuer, view.verb));
-}
-
-/** Where the one view of a new secret was: it is not kept, so a reload finds it gone. */
-export function secretGonePage(frame: PageFrame, keypair: Keypair): Html {
-  return layout(frame, 'The secret was shown once', html`<section class="card"><p role="status">This secret was shown once and is not kept: it cannot be shown again. If it was not copied, rotate the secret to get a new one.</p>
-        <p><a href="/console/keypairs/${keypair.clientId}">Go to the keypair</a></p></section>`);
+      </section>`;
 }

@@ -9,25 +9,32 @@ export function keypairState(keypair: Keypair, now: Date): Html {
   return html`<span class="state enabled">enabled</span>`;
 }
 
-/** The keypair list: one row per keypair, linking to its page. */
-export function keypairTable(keypairs: readonly Keypair[], creators: ReadonlyMap<string, string>, now: Date, caption: string): Html {
-  if (keypairs.length === 0) return html`<p>No keypairs here yet.</p>`;
-  return html`<table>
+/**
+ * The keypair list: one row per keypair, linking to its page. Each cell names its
+ * column (data-label) for the phone layout, where rows become cards.
+ */
+export function keypairTable(keypairs: readonly Keypair[], creators: ReadonlyMap<string, { name: string; email: string }>, now: Date, caption: string): Html {
+  return html`<table class="rows">
     <caption class="visually-hidden">${caption}</caption>
     <thead><tr><th scope="col">Name</th><th scope="col">Comment</th><th scope="col">Secret</th><th scope="col">Grants</th><th scope="col">State</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Created by</th></tr></thead>
     <tbody>${keypairs.map(
       (keypair) => html`<tr>
-        <td><a href="/console/keypairs/${keypair.clientId}">${keypair.name}</a><br><code>${keypair.clientId}</code></td>
-        <td>${keypair.comment}</td>
-        <td><code>${keypair.secretHint ?? ''}</code></td>
-        <td>${grantList(keypair.grants)}</td>
-        <td>${keypairState(keypair, now)}</td>
-        <td>${when(keypair.lastUsedAt)}</td>
-        <td>${when(keypair.expiresAt)}</td>
-        <td>${creators.get(keypair.createdBy) ?? keypair.createdBy}</td>
+        <td data-label="Name"><div><a href="/console/keypairs/${keypair.clientId}">${keypair.name}</a><br><code>${keypair.clientId}</code></div></td>
+        <td data-label="Comment" class="prose"><div>${keypair.comment}</div></td>
+        <td data-label="Secret"><div><code>${keypair.secretHint ?? ''}</code></div></td>
+        <td data-label="Grants"><div>${grantList(keypair.grants)}</div></td>
+        <td data-label="State"><div>${keypairState(keypair, now)}</div></td>
+        <td data-label="Last used"><div>${when(keypair.lastUsedAt, now)}</div></td>
+        <td data-label="Expires"><div>${when(keypair.expiresAt, now)}</div></td>
+        <td data-label="Created by" class="prose"><div>${creatorCell(creators.get(keypair.createdBy), keypair.createdBy)}</div></td>
       </tr>`,
     )}</tbody>
   </table>`;
+}
+
+/** The creator's name, its email on hover (a list has no room for both); an id that names no user as it is. */
+function creatorCell(creator: { name: string; email: string } | undefined, id: string): Html {
+  return creator ? html`<span title="${creator.email}">${creator.name}</span>` : html`${id}`;
 }
 
 /**

@@ -5,7 +5,7 @@ import type { FieldError } from '../../shared/errors.js';
 import type { Environment } from '../../tenancy/service.js';
 import { html, type Html } from '../html.js';
 import { grantChoices, keypairTable } from './keypair_parts.js';
-import { csrfField, errorList, layout, type PageFrame } from './layout.js';
+import { csrfField, errorList, layout, pager, type PageFrame } from './layout.js';
 
 /** An account or environment, as the pages of its keypairs name it. */
 export interface OwnerPage {
@@ -26,7 +26,7 @@ const EXPIRY_CHOICES: ReadonlyArray<readonly [string, string]> = [
   ['never', 'Never'],
 ];
 
-/** The most keypairs a list page shows. */
+/** The most keypairs a list page shows: 100. */
 export const LIST_PAGE_SIZE = 100;
 
 export function overviewPage(frame: PageFrame): Html {
@@ -43,19 +43,30 @@ export interface KeypairList {
   readonly q: string;
   readonly keypairs: readonly Keypair[];
   /** Who created each keypair, by creator id. */
-  readonly creators: ReadonlyMap<string, string>;
+  readonly creators: ReadonlyMap<string, { readonly name: string; readonly email: string }>;
   readonly now: Date;
   /** An account's active environments (none for an environment's page). */
   readonly environments: readonly Environment[];
   /** The keypair just deleted, to say so. */
   readonly deleted: string | undefined;
+  readonly links: { readonly previous: string | undefined; readonly next: string | undefined };
 }
 
-export function keypairListPage(frame: PageFrame, owner: OwnerPage, { state, q, keypairs: list, creators, now, environments, deleted }: KeypairList): Html {
+export function keypairListPage(frame: PageFrame, owner: OwnerPage, { state, q, keypairs: list, creators, now, environments, deleted, links }: KeypairList): Html {
+  const heading = owner.environmentId === null ? 'Account-level keypairs' : 'Environment keypairs';
+  const filtered = state !== 'all' || q !== '';
+  const createLink = html`<a class="button" href="${owner.base}/keypairs/new">Create a keypair</a>`;
+  // An owner with no keypair at all gets the way to its first one, not an empty table and filters.
+  const none = list.length === 0 && !filtered && links.previous === undefined;
+  const body = list.length > 0
+    ? html`${keypairTable(list, creators, now, heading)}${pager(links, `Pages of ${heading.toLowerCase()}`)}`
+    : none
+      ? html`<div class="empty"><p>No keypairs here yet. A keypair is a client_id and a secret that a machine client exchanges for access tokens.</p>${createLink}</div>`
+      : html`<p>No keypairs match. <a href="${owner.base}">Show all</a>.</p>`;
   return layout(frame, owner.title, html`
       ${deleted ? html`<p class="notice" role="status">Keypair <code>${deleted}</code> is deleted; its history stays.</p>` : ''}
       <section class="card">
-        <p><a href="${owner.base}/keypairs/new">Create a keypair</a> · <a href="${owner.base}/history">Credential history</a></p>
+        <div class="actions">${none ? '' : createLink}<a href="${owner.base}/history">Credential history</a></div>
         <form class="inline" method="get" action="${owner.base}" role="search">
           <div><label for="filter-state">State</label><select id="filter-state" name="state">
             ${(['all', 'enabled', 'disabled'] as const).map((value) => html`<option value="${value}"${state === value ? html` selected` : ''}>${value}</option>`)}</select></div>
@@ -64,9 +75,8 @@ export function keypairListPage(frame: PageFrame, owner: OwnerPage, { state, q, 
         </form>
       </section>
       <section class="card" aria-labelledby="keypairs-heading">
-        <h2 id="keypairs-heading">${owner.environmentId === null ? 'Account-level keypairs' : 'Environment keypairs'}</h2>
-        ${keypairTable(list, creators, now, owner.environmentId === null ? 'Account-level keypairs' : 'Environment keypairs')}
-        ${list.length === LIST_PAGE_SIZE ? html`<p class="hint">The first 100 are shown; narrow the search to find others.</p>` : ''}
+        <h2 id="keypairs-heading">${heading}</h2>
+        ${body}
       </section>
       ${owner.environmentId === null
         ? html`<section class="card"><h2>Environments of this account</h2>${environments.length === 0 ? html`<p>None.</p>` : html`<ul>${environments.map((environment) => html`<li><a href="/console/environments/${environment.id}">${environment.name}</a></li>`)}</ul>`}<p class="hint">Their keypairs are listed on their own pages.</p></section>`

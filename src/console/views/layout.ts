@@ -11,10 +11,40 @@ export interface PageFrame {
   readonly current: string;
 }
 
-export function when(date: Date | null, never = 'never'): Html {
+/** "2026-12-02 13:21 UTC": the absolute time, in the zone every admin shares. */
+export const utc = (date: Date) => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** "2 min ago", "in 3 days": how far `date` is from `now`; past a month, the date itself. */
+export function relative(date: Date, now: Date): string {
+  const diff = date.getTime() - now.getTime();
+  const size = Math.abs(diff);
+  const say = (count: number, unit: string) => (diff < 0 ? `${count} ${unit} ago` : `in ${count} ${unit}`);
+  if (size < 45_000) return 'just now';
+  if (size < HOUR) return say(Math.max(1, Math.round(size / MINUTE)), 'min');
+  if (size < DAY) return say(Math.round(size / HOUR), 'h');
+  if (size < 30 * DAY) {
+    const days = Math.round(size / DAY);
+    return say(days, days === 1 ? 'day' : 'days');
+  }
+  return date.toISOString().slice(0, 10);
+}
+
+/** A time as it reads best in a list: relative to `now`, with the absolute UTC time on hover and in `datetime`. */
+export function when(date: Date | null, now: Date, never = 'never'): Html {
   if (date === null) return html`${never}`;
-  const iso = date.toISOString();
-  return html`<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')} UTC</time>`;
+  return html`<time datetime="${date.toISOString()}" title="${utc(date)}">${relative(date, now)}</time>`;
+}
+
+/** "Previous" and "Next" of a paginated list; nothing when it fits one page. */
+export function pager(links: { previous: string | undefined; next: string | undefined }, label: string): Html {
+  if (links.previous === undefined && links.next === undefined) return html``;
+  return html`<nav class="pager" aria-label="${label}">
+    ${links.previous === undefined ? '' : html`<a href="${links.previous}" rel="prev">Previous page</a>`}
+    ${links.next === undefined ? '' : html`<a href="${links.next}" rel="next">Next page</a>`}</nav>`;
 }
 
 export const csrfField = (frame: { csrfToken: string }) => html`<input type="hidden" name="_csrf" value="${frame.csrfToken}">`;

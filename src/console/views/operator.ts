@@ -27,9 +27,9 @@ export interface AdminScopeChoice {
 
 /** Every user with the places it administers (labels of `scopes`), and the form that grants more. */
 export function adminsPage(frame: PageFrame, users: ReadonlyArray<{ user: User; labels: readonly string[] }>, scopes: readonly AdminScopeChoice[], errors: readonly FieldError[]): Html {
-  const rows = users.map(({ user, labels }) => html`<tr><td>${user.name}</td><td>${user.email}</td><td>${user.isOperator ? 'operator' : ''}</td><td>${labels.join('; ')}</td></tr>`);
+  const rows = users.map(({ user, labels }) => html`<tr><td data-label="Name"><div>${user.name}</div></td><td data-label="Email"><div>${user.email}</div></td><td data-label="Role"><div>${user.isOperator ? 'operator' : ''}</div></td><td data-label="Admin of"><div>${labels.join('; ')}</div></td></tr>`);
   return layout(frame, 'Admins', html`${errorList(errors)}
-      <section class="card"><table><thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Admin of</th></tr></thead><tbody>${rows}</tbody></table></section>
+      <section class="card"><table class="rows"><thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Admin of</th></tr></thead><tbody>${rows}</tbody></table></section>
       <section class="card"><h2>Make someone an admin</h2>
         <form method="post" action="/console/operator/admins">${csrfField(frame)}
           <label for="admin-email">Email <span class="hint">(a new user is created when none has it)</span></label><input type="email" id="admin-email" name="email" required maxlength="${EMAIL_MAX_LENGTH}">
@@ -43,7 +43,7 @@ export function resourceServersPage(frame: PageFrame, servers: readonly Resource
   return layout(frame, 'Resource servers', html`${errorList(errors)}
       ${servers.map((server) => html`<section class="card"><h2>${server.name}${server.isDefault ? ' (default)' : ''}</h2>
         <dl class="facts"><dt>Identifier (aud)</dt><dd><code>${server.identifier}</code></dd><dt>Token lifetime</dt><dd>${server.accessTokenTtl} seconds</dd><dt>Available to</dt><dd>${server.availableTo === null ? 'every account' : server.availableTo.join(', ') || 'no account'}</dd></dl>
-        <table><thead><tr><th scope="col">Scope</th><th scope="col">Description</th></tr></thead><tbody>${server.scopes.map((scope) => html`<tr><td><code>${scope.name}</code></td><td>${scope.description}</td></tr>`)}</tbody></table></section>`)}
+        <table class="rows"><thead><tr><th scope="col">Scope</th><th scope="col">Description</th></tr></thead><tbody>${server.scopes.map((scope) => html`<tr><td data-label="Scope"><div><code>${scope.name}</code></div></td><td data-label="Description"><div>${scope.description}</div></td></tr>`)}</tbody></table></section>`)}
       <section class="card"><h2>Add a resource server</h2>
         <form method="post" action="/console/operator/resource-servers">${csrfField(frame)}
           <label for="rs-identifier">Identifier <span class="hint">(an absolute URI: the tokens' aud)</span></label><input type="text" id="rs-identifier" name="identifier" required value="${form?.get('identifier') ?? ''}">
