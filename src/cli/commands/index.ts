@@ -3,6 +3,7 @@ import { accounts } from './accounts.js';
 import { adminToken } from './admin_token.js';
 import { admins } from './admins.js';
 import { cleanup } from './cleanup.js';
+import { clientKey } from './client_key.js';
 import { consoleLink } from './console_link.js';
 import { environments } from './environments.js';
 import { keypairs } from './keypairs.js';
@@ -13,4 +14,4 @@ import { serve } from './serve.js';
 import { users } from './users.js';
 
 /** Every `keygate <command>`, each with its own flags. */
-export const COMMANDS: readonly Command[] = [serve, migrate, cleanup, keys, adminToken, consoleLink, keypairs, accounts, environments, resourceServers, users, admins];
+export const COMMANDS: readonly Command[] = [serve, migrate, cleanup, keys, adminToken, consoleLink, keypairs, clientKey, accounts, environments, resourceServers, users, admins];
