@@ -8,18 +8,18 @@ import { warnExpiring } from './expiry_warnings.js';
 import { replaceGrants } from './grant_store.js';
 import { defaultScopes, narrows, resolveGrants, serversFor, type GrantsInput } from './grants.js';
 import { actorLabel, notifyAdmins } from './notices.js';
-import { checkActiveCap, lockOwner, resolveOwner, type KeypairOwner } from './owner_lock.js';
+import { checkActiveCap, lockOwner, type KeypairOwner } from './owner_lock.js';
 import { deleteExpired } from './retention.js';
 import type { CreateKeypairInput, KeylessCredentialInput, KeypairWithSecret, UpdateKeypairInput } from './inputs.js';
-import { auditValue, credentialColumns, credentialSummary, keylessChanges, resolveCredential, unusableSecretRow, type ResolvedCredential } from './keyless.js';
-import { generateSecret, secretHint } from './secret.js';
+import { auditValue, keylessChanges } from './keyless.js';
+import { insertNewKeypair } from './create.js';
+import { generateSecret, secretHint, type NewSecret } from './secret.js';
 import { AUDITED_FIELDS, camelChanges, eventForUpdate } from './update_changes.js';
 import type { KeypairServiceDeps } from './deps.js';
 import {
   deleteKeypairRow,
   deleteKeypairsOf,
   findKeypair,
-  insertKeypair,
   insertSecret,
   listKeypairs,
   reissueStatusIndexes,
@@ -83,70 +83,14 @@ export class KeypairService {
     return this.insertKeypair(actor, input, undefined);
   }
 
-  private async insertKeypair(actor: Actor, input: CreateKeypairInput, minted: ReturnType<typeof generateSecret> | undefined): Promise<Keypair> {
+  private async insertKeypair(actor: Actor, input: CreateKeypairInput, minted: NewSecret | undefined): Promise<Keypair> {
     const now = this.deps.clock.now();
     const errors = [
       ...this.checkName(input.name),
       ...this.checkComment(input.comment),
       ...(input.expiresAt && input.expiresAt.getTime() <= now.getTime() ? [{ field: 'expiresAt', message: 'must be in the future' }] : []),
     ];
-
-    const clientId = newId('keypair');
-    let grants: Grant[] = [];
-    await this.deps.db.transaction(async (trx) => {
-      const owner = await resolveOwner(trx, input.owner);
-      const resolved = resolveGrants(owner.accountId, input, [], await serversFor(trx, input));
-      const keyless = input.credential ? await resolveCredential(trx, input.credential, now) : { errors: [] };
-      const credential: ResolvedCredential = keyless.credential ?? { credentialType: 'secret', publicKeys: [], federation: null };
-      if (errors.length + resolved.errors.length + keyless.errors.length > 0) throw validationFailed([...errors, ...resolved.errors, ...keyless.errors]);
-      grants = resolved.grants ?? [];
-      await checkActiveCap(trx, owner, now, this.deps.maxActiveKeypairs);
-      await insertKeypair(trx, {
-        client_id: clientId,
-        account_id: owner.accountId,
-        environment_id: owner.environmentId,
-        name: input.name,
-        comment: input.comment ?? '',
-        expires_at: input.expiresAt ?? null,
-        rate_limit_per_minute: input.rateLimitPerMinute ?? null,
-        allowed_ips: [...(input.allowedIps ?? [])],
-        auto_disable: input.autoDisable ?? null,
-        require_dpop: input.requireDpop ?? false,
-        ...credentialColumns(credential),
-        created_by: actorLabel(actor),
-        created_at: now,
-        updated_at: now,
-      });
-      await replaceGrants(trx, [clientId], grants);
-      await insertSecret(trx, minted ? { id: newId('secret'), client_id: clientId, secret_sha256: minted.sha256, last4: minted.last4, created_at: now } : unusableSecretRow(clientId, now));
-      await appendEvent(trx, actor, {
-        action: 'keypair.created',
-        targetType: 'keypair',
-        targetId: clientId,
-        accountId: owner.accountId,
-        environmentId: owner.environmentId,
-        after: {
-          name: input.name,
-          comment: input.comment ?? '',
-          scopes: this.defaultScopes(grants),
-          grants,
-          expiresAt: input.expiresAt?.toISOString() ?? null,
-          rateLimitPerMinute: input.rateLimitPerMinute ?? null,
-          allowedIps: input.allowedIps ?? [],
-          autoDisable: input.autoDisable ?? null,
-          requireDpop: input.requireDpop ?? false,
-          ...credentialSummary(credential),
-        },
-      }, now);
-      const keypair = { clientId, name: input.name, ...owner };
-      await notifyAdmins(trx, 'keypair.created', keypair, actor, now, {
-        scopes: this.defaultScopes(grants),
-        ...(minted && { secretHint: secretHint(minted.last4) }),
-        expiresAt: input.expiresAt?.toISOString() ?? null,
-        ...credentialSummary(credential),
-      });
-    });
-    return this.getKeypair(clientId);
+    return this.getKeypair(await insertNewKeypair(this.deps, actor, input, minted, errors, now));
   }
 
   /**
