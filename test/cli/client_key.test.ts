@@ -94,3 +94,20 @@ describe('keygate keypairs create --public-key', () => {
     expect((await keygate('keypairs', 'list')).stdout).not.toContain('leaky');
   });
 });
+
+describe('keygate keypairs create --federation-issuer', () => {
+  it('sends issuer, subject and claims: an issuer no operator trusts is the server\'s 400 naming federation.issuer', async () => {
+    const refused = await keygate('keypairs', 'create', '--name', 'ci', '--scopes', 'read', '--federation-issuer', 'https://token.actions.githubusercontent.com', '--subject', 'repo:acme/api:ref:refs/heads/main', '--claim', 'repository=acme/api');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('federation.issuer: is not a trusted issuer');
+  });
+
+  it('refuses a --claim without NAME=VALUE and --public-key with --subject, before calling the server', async () => {
+    const claim = await keygate('keypairs', 'create', '--name', 'ci', '--scopes', 'read', '--federation-issuer', 'https://issuer.test', '--subject', 's', '--claim', 'repository');
+    expect(claim.code).toBe(2);
+    expect(claim.stderr).toContain('--claim takes NAME=VALUE');
+    const both = await keygate('keypairs', 'create', '--name', 'ci', '--scopes', 'read', '--public-key', 'x.json', '--subject', 's');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('not both');
+  });
+});
