@@ -50,13 +50,15 @@ export function keypairRoutes(deps: { keypairs: KeypairService; tenancy: Tenancy
   }
 
   async function createFor(ctx: Context, owner: { accountId: string; environmentId?: string }) {
-    const input = parseKeypairCreate(keypairs, await readJsonBody(ctx), deps.clock.now(), owner.accountId);
-    const created = await keypairs.createKeypair(actorFor(ctx), { owner: owner.environmentId === undefined ? { accountId: owner.accountId } : { environmentId: owner.environmentId }, ...input });
+    const { credential, ...input } = parseKeypairCreate(keypairs, await readJsonBody(ctx), deps.clock.now(), owner.accountId);
+    const ownerInput = { owner: owner.environmentId === undefined ? { accountId: owner.accountId } : { environmentId: owner.environmentId }, ...input };
+    // A keypair with no secret answers with the keypair alone: there is nothing to show once.
+    const created = credential ? { keypair: await keypairs.createKeylessKeypair(actorFor(ctx), { ...ownerInput, credential }) } : await keypairs.createKeypair(actorFor(ctx), ownerInput);
     ctx.status = 201;
     ctx.set('Location', `/admin/v1/keypairs/${created.keypair.clientId}`);
     ctx.set('Cache-Control', 'no-store');
     setVersionTag(ctx, created.keypair.version);
-    ctx.body = { ...keypairView(created.keypair), clientSecret: created.clientSecret };
+    ctx.body = { ...keypairView(created.keypair), ...('clientSecret' in created && { clientSecret: created.clientSecret }) };
   }
 
   async function accountOwner(ctx: Context) {

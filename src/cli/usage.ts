@@ -34,15 +34,25 @@ Admin commands (call the running server's admin API; add --json for scripts):
                           [--expires 1d|7d|30d|90d|SECONDS|2027-01-31|2027-01-31T12:00:00Z]
                           [--environment ID | --account ID]   (default: your only environment)
                           [--rate-limit 60-1000|default] [--allowed-ips "203.0.113.0/24 2001:db8::/32"]
-                          [--auto-disable true|false|default]
+                          [--auto-disable true|false|default] [--require-dpop]
+                          no secret: [--public-key FILE ...]  a PEM public key, JWK or JWK Set (private_key_jwt)
+                          or [--federation-issuer URL --subject S [--claim NAME=VALUE ...]]  (a trusted issuer's token)
   keygate keypairs list [--environment ID | --account ID] [--enabled true|false] [--q TEXT] [--limit N] [--cursor C]
   keygate keypairs show|delete ID               keygate keypairs events ID [--limit N] [--cursor C]
   keygate keypairs disable ID [--reason R]      keygate keypairs enable ID
   keygate keypairs update ID [--name N] [--comment C] [--scopes S] [--grant URI=scope,scope ...] [--rate-limit ...] [--allowed-ips ...] [--auto-disable ...]
                           --scopes: the default resource server's grant; --grant: one per resource server
                           (update: --grant replaces every grant, --scopes alone only the default server's)
+                          [--public-key FILE ...] replaces a public-key keypair's keys (keep the old one while clients move)
+                          [--subject S] [--claim NAME=VALUE ...] a federated keypair's (--claim replaces every claim)
+                          [--require-dpop | --no-require-dpop]
   keygate keypairs usage ID                     totals, refusals by reason, where from, the last 20 requests
   keygate keypairs rotate ID [--grace SECONDS]  (default 0: the old secret dies at once)
+                          (a public-key keypair: update --public-key instead; a federated one has nothing to rotate)
+  keygate client-key new --out FILE [--alg ES256|RS256|EdDSA] [--public-out FILE]
+                          a key pair for a public-key keypair, made locally: the private key to FILE (PKCS#8 PEM,
+                          mode 0600, never overwritten, never sent); the public JWK (kid = thumbprint) to stdout
+                          and --public-out, for keypairs create --public-key
   keygate accounts list|create --name N|show ID|close ID
   keygate environments list --account ID|create --account ID --name N|close ID
   keygate resource-servers list|create --identifier URI --name N --scopes S [--ttl SECONDS] [--available-to ACC,ACC]

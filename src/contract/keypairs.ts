@@ -1,5 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { canonicalIpEntry } from '../keypairs/ip_allowlist.js';
+import { FEDERATION_CLAIM_NAME_MAX_LENGTH, FEDERATION_CLAIM_VALUE_MAX_LENGTH, FEDERATION_SUBJECT_MAX_LENGTH, MAX_FEDERATION_CLAIMS, RESERVED_CLAIMS } from '../keypairs/federation.js';
+import { MAX_PUBLIC_KEYS, MIN_RSA_MODULUS_BITS, publicJwkOf, type PublicJwk } from '../keypairs/public_keys.js';
 import { closed, dateTimeInput, entityName, idOf, listOf, nullable, nullableIdOf, nullableTimestamp, scopeToken, timestamp } from './common.js';
 import {
   COMMENT_MAX_LENGTH,
@@ -15,6 +17,7 @@ import {
   RATE_LIMIT_MIN_PER_MINUTE,
   RESOURCE_IDENTIFIER_MAX_LENGTH,
 } from '../shared/limits.js';
+import { unstorableText } from './text.js';
 import { optional, refine } from './validate.js';
 
 /** Presets of `expiresIn`, as the product documents offer them, in seconds. */
@@ -81,6 +84,76 @@ const expiresIn = refine(
 
 const comment = () => Type.String({ maxLength: COMMENT_MAX_LENGTH });
 
+/** One public JWK as sent: reduced to its public members (public_keys.ts), or refused naming `publicKeys[i]`. */
+// Open on purpose (a JWK may carry use, key_ops, x5c...: dropped), so described without `properties`.
+const publicJwkInput = refine(
+  Type.Unsafe<PublicJwk>({
+    type: 'object',
+    description: `A public JWK: EC P-256 or P-384, RSA of ${MIN_RSA_MODULUS_BITS} bits or more, or OKP Ed25519. A JWK with private members (d, p, q, dp, dq, qi, k, oth) is refused. Only kty, crv, x, y, n, e, kid and alg are kept (alg, when given, must be one the key signs with).`,
+  }),
+  { parse: publicJwkOf },
+);
+
+const publicKeysInput = (description: string) =>
+  refine(Type.Array(publicJwkInput, { minItems: 1, maxItems: MAX_PUBLIC_KEYS, description }), { eachItem: true, typeMessage: 'must be an array of public JWKs' });
+
+/** Required claims: names to string values, at most MAX_FEDERATION_CLAIMS. */
+const federationClaimsInput = refine(
+  Type.Record(Type.String({ minLength: 1, maxLength: FEDERATION_CLAIM_NAME_MAX_LENGTH }), Type.String({ maxLength: FEDERATION_CLAIM_VALUE_MAX_LENGTH }), {
+    maxProperties: MAX_FEDERATION_CLAIMS,
+    description: `Claims the token must carry with exactly these string values (GitHub's repository, ref, environment...); at most ${MAX_FEDERATION_CLAIMS}, none of ${RESERVED_CLAIMS.join(', ')}. Absent: none.`,
+  }),
+  {
+    parse: (value) => {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, message: 'must be an object of claim names and string values' };
+      const entries = Object.entries(value);
+      if (entries.length > MAX_FEDERATION_CLAIMS) return { ok: false, message: `must have at most ${MAX_FEDERATION_CLAIMS} claims` };
+      for (const [name, claim] of entries) {
+        if (name.length === 0 || name.length > FEDERATION_CLAIM_NAME_MAX_LENGTH || unstorableText(name)) return { ok: false, message: `has a claim name that is not 1 to ${FEDERATION_CLAIM_NAME_MAX_LENGTH} storable characters` };
+        if ((RESERVED_CLAIMS as readonly string[]).includes(name)) return { ok: false, message: `must not name "${name}": Keygate checks it itself (the subject, the trusted issuer's issuer and audience, the token's times)` };
+        if (typeof claim !== 'string' || claim.length > FEDERATION_CLAIM_VALUE_MAX_LENGTH || unstorableText(claim)) {
+          return { ok: false, message: `"${name}" must be a string of at most ${FEDERATION_CLAIM_VALUE_MAX_LENGTH} storable characters` };
+        }
+      }
+      return { ok: true, value: Object.fromEntries(entries) };
+    },
+  },
+);
+
+const federationSubject = () => Type.String({ minLength: 1, maxLength: FEDERATION_SUBJECT_MAX_LENGTH, description: "The `sub` the token must carry, exactly (e.g. `system:serviceaccount:payments:api`, `repo:acme/api:ref:refs/heads/main`)." });
+
+const federationCreateInput = refine(
+  closed(
+    {
+      issuer: Type.String({ minLength: 1, maxLength: 2048, description: "A trusted issuer's `issuer` URL, exactly (else 400 naming `federation.issuer`)." }),
+      subject: federationSubject(),
+      claims: optional(federationClaimsInput),
+    },
+    { description: "Tokens of a trusted issuer (a Kubernetes cluster, GitHub Actions) with this subject and these claims authenticate the keypair's client." },
+  ),
+  { typeMessage: 'must be {"issuer", "subject", "claims"}' },
+);
+
+const federationUpdateInput = refine(
+  closed(
+    {
+      issuer: optional(Type.String({ description: 'Not changeable: a keypair for another issuer is a new keypair (400 if given).' })),
+      subject: optional(federationSubject()),
+      claims: optional(federationClaimsInput),
+    },
+    { description: 'Only on a federated keypair (else 409). `claims` replaces every required claim.' },
+  ),
+  {
+    typeMessage: 'must be {"subject", "claims"}',
+    rules: [{ reads: ['issuer'], field: 'issuer', check: (federation) => (federation.issuer !== undefined ? 'cannot change: create a new keypair for another trusted issuer' : undefined) }],
+  },
+);
+
+const requireDpopInput = () => optional(Type.Boolean({ description: 'Tokens only with a DPoP proof (RFC 9449), bound to its key. Default false.' }));
+
+/** The credential a keypair is created with: a secret (neither field), its own public keys, or a trusted issuer's tokens. */
+const BOTH_CREDENTIALS = { reads: ['publicKeys', 'federation'], field: 'federation', check: (body: Record<string, unknown>) => (body.publicKeys !== undefined && body.federation !== undefined ? 'give publicKeys or federation, not both' : undefined) };
+
 export const KeypairCreateSchema = refine(
   closed(
     {
@@ -95,10 +168,21 @@ export const KeypairCreateSchema = refine(
       expiresAt: optional(nullable(dateTimeInput(), 'In the future, and at most 9999-12-31T23:59:59Z. Null or absent (with no `expiresIn`): never expires.')),
       expiresIn: optional(expiresIn),
       ...guardInputs(),
+      publicKeys: optional(publicKeysInput(`1 to ${MAX_PUBLIC_KEYS} public JWKs instead of a secret: the client authenticates with private_key_jwt. Each bad key is named \`publicKeys[i]\`; a key given twice (same RFC 7638 thumbprint) is refused.`)),
+      federation: optional(federationCreateInput),
+      requireDpop: requireDpopInput(),
     },
-    { dependentSchemas: { expiresIn: { properties: { expiresAt: false } } }, description: '`expiresAt` or `expiresIn`, not both.' },
+    {
+      dependentSchemas: { expiresIn: { properties: { expiresAt: false } }, publicKeys: { properties: { federation: false } } },
+      description: '`expiresAt` or `expiresIn`, not both. `publicKeys` or `federation` (no secret then: the answer has no `clientSecret`), not both.',
+    },
   ),
-  { rules: [{ reads: ['expiresAt', 'expiresIn'], field: 'expiresIn', check: (body) => (body.expiresAt !== undefined && body.expiresIn !== undefined ? 'give expiresAt or expiresIn, not both' : undefined) }] },
+  {
+    rules: [
+      { reads: ['expiresAt', 'expiresIn'], field: 'expiresIn', check: (body) => (body.expiresAt !== undefined && body.expiresIn !== undefined ? 'give expiresAt or expiresIn, not both' : undefined) },
+      BOTH_CREDENTIALS,
+    ],
+  },
 );
 
 export const KeypairUpdateSchema = refine(
@@ -115,6 +199,11 @@ export const KeypairUpdateSchema = refine(
       ...guardInputs(),
       enabled: optional(Type.Boolean({ description: 'false disables (tokens are refused from the next request on); true re-enables, within MAX_ACTIVE_KEYPAIRS.' })),
       disabledReason: optional(Type.String({ maxLength: DISABLED_REASON_MAX_LENGTH, description: 'Only with `"enabled": false`.' })),
+      publicKeys: optional(
+        publicKeysInput(`Replaces the keys of a public_key keypair (else 409): 1 to ${MAX_PUBLIC_KEYS}, a key kept keeps its \`addedAt\`. Rotate by adding the new key, then removing the old one later.`),
+      ),
+      federation: optional(federationUpdateInput),
+      requireDpop: requireDpopInput(),
     },
     { dependentSchemas: { disabledReason: { properties: { enabled: { const: false } }, required: ['enabled'] } } },
   ),
@@ -145,7 +234,23 @@ const KEYPAIR_PROPERTIES = {
   enabled: Type.Boolean(),
   disabledReason: nullable(Type.String(), 'Given with the disable; null while enabled or when none was given.'),
   disabledAt: nullableTimestamp(),
-  secretHint: nullable(Type.String({ pattern: '^kgs_••••[0-9A-Za-z]{4}$' }), 'The current secret: prefix and last four characters, e.g. `kgs_••••a1b2`.'),
+  secretHint: nullable(Type.String({ pattern: '^kgs_••••[0-9A-Za-z]{4}$' }), 'The current secret: prefix and last four characters, e.g. `kgs_••••a1b2`; null for a keypair with no secret.'),
+  credentialType: Type.Union([Type.Literal('secret'), Type.Literal('public_key'), Type.Literal('federated')], {
+    description: 'How its client authenticates: `secret` (client_secret_basic/post), `public_key` (private_key_jwt with one of `publicKeys`), `federated` (a trusted issuer\'s token as client_assertion).',
+  }),
+  publicKeys: Type.Array(
+    closed({
+      thumbprint: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'RFC 7638 SHA-256 thumbprint, base64url: the key\'s hint.' }),
+      jwk: closed({ kty: Type.String(), crv: Type.Optional(Type.String()), x: Type.Optional(Type.String()), y: Type.Optional(Type.String()), n: Type.Optional(Type.String()), e: Type.Optional(Type.String()), kid: Type.Optional(Type.String()), alg: Type.Optional(Type.String()) }),
+      addedAt: timestamp,
+    }),
+    { maxItems: MAX_PUBLIC_KEYS, description: 'A public_key keypair\'s keys, oldest first; empty for the others.' },
+  ),
+  federation: nullable(
+    closed({ issuer: Type.String(), subject: Type.String(), claims: Type.Record(Type.String(), Type.String()) }),
+    'A federated keypair\'s trusted issuer (its `issuer` URL), subject and required claims; null for the others.',
+  ),
+  requireDpop: Type.Boolean({ description: 'Tokens only with a DPoP proof (RFC 9449).' }),
   lastUsedAt: nullableTimestamp('Last token issued; written in batches, so it may lag by a few seconds.'),
   expiresAt: nullableTimestamp('Null: never expires.'),
   rateLimitPerMinute: rateLimitPerMinute('Token requests per minute; null: the server default (RATE_LIMIT_PER_MINUTE).'),
@@ -161,8 +266,11 @@ const KEYPAIR_PROPERTIES = {
 
 export const KeypairSchema = closed(KEYPAIR_PROPERTIES, { description: 'A keypair as the admin API shows it: never its secret, only the hint.' });
 export const KeypairWithSecretSchema = closed(
-  { ...KEYPAIR_PROPERTIES, clientSecret: Type.String({ pattern: '^kgs_[0-9A-Za-z]{49}$', description: 'The secret, returned this once only: store it now.' }) },
-  { description: 'A keypair with the secret just minted (create and rotate only).' },
+  {
+    ...KEYPAIR_PROPERTIES,
+    clientSecret: optional(Type.String({ pattern: '^kgs_[0-9A-Za-z]{49}$', description: 'The secret, returned this once only: store it now. Absent when a public_key or federated keypair is created: it has none.' })),
+  },
+  { description: 'A keypair with the secret just minted (create and rotate only; a keypair created with no secret comes without one).' },
 );
 export const KeypairListSchema = listOf(KeypairSchema, 'Keypairs, oldest first.');
 

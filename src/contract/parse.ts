@@ -48,6 +48,8 @@ export function parseKeypairCreate(keypairs: KeypairService, input: Record<strin
     rateLimitPerMinute: body.rateLimitPerMinute,
     allowedIps: body.allowedIps,
     autoDisable: body.autoDisable,
+    requireDpop: body.requireDpop,
+    credential: body.publicKeys ? { publicKeys: body.publicKeys } : body.federation ? { federation: body.federation } : undefined,
   };
 }
 

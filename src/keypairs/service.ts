@@ -8,17 +8,18 @@ import { warnExpiring } from './expiry_warnings.js';
 import { replaceGrants } from './grant_store.js';
 import { defaultScopes, narrows, resolveGrants, serversFor, type GrantsInput } from './grants.js';
 import { actorLabel, notifyAdmins } from './notices.js';
-import { checkActiveCap, lockOwner, resolveOwner, type KeypairOwner } from './owner_lock.js';
+import { checkActiveCap, lockOwner, type KeypairOwner } from './owner_lock.js';
 import { deleteExpired } from './retention.js';
-import type { CreateKeypairInput, KeypairWithSecret, UpdateKeypairInput } from './inputs.js';
-import { generateSecret, secretHint } from './secret.js';
+import type { CreateKeypairInput, KeylessCredentialInput, KeypairWithSecret, UpdateKeypairInput } from './inputs.js';
+import { auditValue, keylessChanges } from './keyless.js';
+import { insertNewKeypair } from './create.js';
+import { generateSecret, secretHint, type NewSecret } from './secret.js';
 import { AUDITED_FIELDS, camelChanges, eventForUpdate } from './update_changes.js';
 import type { KeypairServiceDeps } from './deps.js';
 import {
   deleteKeypairRow,
   deleteKeypairsOf,
   findKeypair,
-  insertKeypair,
   insertSecret,
   listKeypairs,
   reissueStatusIndexes,
@@ -32,9 +33,15 @@ import {
 
 export { MAX_GRACE_PERIOD_SECONDS };
 export type { GrantInput, GrantsInput } from './grants.js';
-export type { CreateKeypairInput, KeypairWithSecret, UpdateKeypairInput } from './inputs.js';
+export type { CreateKeypairInput, KeylessCredentialInput, KeypairWithSecret, UpdateKeypairInput } from './inputs.js';
 export type { KeypairOwner } from './owner_lock.js';
 export type { KeypairServiceDeps };
+
+/** Why a keypair with no secret has nothing to rotate, and what to do instead. */
+const NOT_ROTATED = {
+  public_key: 'a public-key keypair is rotated by PATCH publicKeys: add the new key, remove the old one later',
+  federated: "a federated keypair has no secret to rotate: its workload's platform token is its credential (PATCH federation to change what it accepts)",
+} as const;
 
 /** The reason an automatic disable records. */
 export const AUTO_DISABLE_REASON = 'auto-disabled: sustained failures';
@@ -58,60 +65,32 @@ export class KeypairService {
     return keypair;
   }
 
+  /** A secret keypair: the answer holds its secret, this once. */
   async createKeypair(actor: Actor, input: CreateKeypairInput): Promise<KeypairWithSecret> {
+    // A caller that parsed a keyless body must not get a secret keypair by mistake.
+    if (input.credential) throw new Error('createKeypair makes secret keypairs: a keyless credential goes to createKeylessKeypair');
+    const minted = generateSecret();
+    const keypair = await this.insertKeypair(actor, input, minted);
+    return { keypair, clientSecret: minted.secret };
+  }
+
+  /**
+   * A keypair with no secret: its client's public keys (private_key_jwt) or a trusted
+   * issuer's tokens (federation). It still gets one unusable secret row, whose
+   * status-list index its tokens carry so that a disable revokes them.
+   */
+  createKeylessKeypair(actor: Actor, input: CreateKeypairInput & { credential: KeylessCredentialInput }): Promise<Keypair> {
+    return this.insertKeypair(actor, input, undefined);
+  }
+
+  private async insertKeypair(actor: Actor, input: CreateKeypairInput, minted: NewSecret | undefined): Promise<Keypair> {
     const now = this.deps.clock.now();
     const errors = [
       ...this.checkName(input.name),
       ...this.checkComment(input.comment),
       ...(input.expiresAt && input.expiresAt.getTime() <= now.getTime() ? [{ field: 'expiresAt', message: 'must be in the future' }] : []),
     ];
-
-    const clientId = newId('keypair');
-    const minted = generateSecret();
-    let grants: Grant[] = [];
-    await this.deps.db.transaction(async (trx) => {
-      const owner = await resolveOwner(trx, input.owner);
-      const resolved = resolveGrants(owner.accountId, input, [], await serversFor(trx, input));
-      if (errors.length + resolved.errors.length > 0) throw validationFailed([...errors, ...resolved.errors]);
-      grants = resolved.grants ?? [];
-      await checkActiveCap(trx, owner, now, this.deps.maxActiveKeypairs);
-      await insertKeypair(trx, {
-        client_id: clientId,
-        account_id: owner.accountId,
-        environment_id: owner.environmentId,
-        name: input.name,
-        comment: input.comment ?? '',
-        expires_at: input.expiresAt ?? null,
-        rate_limit_per_minute: input.rateLimitPerMinute ?? null,
-        allowed_ips: [...(input.allowedIps ?? [])],
-        auto_disable: input.autoDisable ?? null,
-        created_by: actorLabel(actor),
-        created_at: now,
-        updated_at: now,
-      });
-      await replaceGrants(trx, [clientId], grants);
-      await insertSecret(trx, { id: newId('secret'), client_id: clientId, secret_sha256: minted.sha256, last4: minted.last4, created_at: now });
-      await appendEvent(trx, actor, {
-        action: 'keypair.created',
-        targetType: 'keypair',
-        targetId: clientId,
-        accountId: owner.accountId,
-        environmentId: owner.environmentId,
-        after: {
-          name: input.name,
-          comment: input.comment ?? '',
-          scopes: this.defaultScopes(grants),
-          grants,
-          expiresAt: input.expiresAt?.toISOString() ?? null,
-          rateLimitPerMinute: input.rateLimitPerMinute ?? null,
-          allowedIps: input.allowedIps ?? [],
-          autoDisable: input.autoDisable ?? null,
-        },
-      }, now);
-      const keypair = { clientId, name: input.name, ...owner };
-      await notifyAdmins(trx, 'keypair.created', keypair, actor, now, { scopes: this.defaultScopes(grants), secretHint: secretHint(minted.last4), expiresAt: input.expiresAt?.toISOString() ?? null });
-    });
-    return { keypair: await this.getKeypair(clientId), clientSecret: minted.secret };
+    return this.getKeypair(await insertNewKeypair(this.deps, actor, input, minted, errors, now));
   }
 
   /**
@@ -135,6 +114,7 @@ export class KeypairService {
     const previousExpiresAt = new Date(now.getTime() + gracePeriodSeconds * 1000);
     await this.deps.db.transaction(async (trx) => {
       const keypair = await this.lockKeypair(trx, clientId);
+      if (keypair.credentialType !== 'secret') throw new KeygateError('conflict', NOT_ROTATED[keypair.credentialType]);
       await retireSecrets(trx, clientId, previousExpiresAt, now);
       await insertSecret(trx, { id: newId('secret'), client_id: clientId, secret_sha256: minted.sha256, last4: minted.last4, created_at: now });
       await updateKeypairRow(trx, clientId, {}, now);
@@ -176,11 +156,12 @@ export class KeypairService {
       }
       const before = await this.lockKeypair(trx, clientId);
       const resolved = resolveGrants(before.accountId, input, before.grants, servers);
-      if (errors.length + resolved.errors.length > 0) throw validationFailed([...errors, ...resolved.errors]);
+      const keyless = await keylessChanges(before, input, now);
+      if (errors.length + resolved.errors.length + keyless.errors.length > 0) throw validationFailed([...errors, ...resolved.errors, ...keyless.errors]);
       if (expectedVersion !== undefined && before.version !== expectedVersion) {
         throw new KeygateError('precondition_failed', `The keypair is at version ${before.version}, not ${expectedVersion}; fetch it again.`);
       }
-      const changes: KeypairChanges = {};
+      const changes: KeypairChanges = { ...keyless.changes };
       if (input.name !== undefined) changes.name = input.name;
       if (input.comment !== undefined) changes.comment = input.comment;
       if (input.rateLimitPerMinute !== undefined) changes.rate_limit_per_minute = input.rateLimitPerMinute;
@@ -194,7 +175,7 @@ export class KeypairService {
         Object.assign(changes, { enabled: true, disabled_at: null, disabled_by: null, disabled_reason: null });
       }
       const grants = resolved.grants;
-      const after = { ...before, ...camelChanges(changes), ...(grants && { grants, scopes: this.defaultScopes(grants) }) };
+      const after: Keypair = { ...before, ...camelChanges(changes), ...keyless.after, ...(grants && { grants, scopes: this.defaultScopes(grants) }) };
       const changed = AUDITED_FIELDS.filter((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]));
       // Nothing really changes: no write, no version bump, no audit event.
       if (changed.length === 0) return;
@@ -211,8 +192,8 @@ export class KeypairService {
         targetId: clientId,
         accountId: before.accountId,
         environmentId: before.environmentId,
-        before: Object.fromEntries(changed.map((field) => [field, before[field]])),
-        after: Object.fromEntries(changed.map((field) => [field, after[field]])),
+        before: Object.fromEntries(changed.map((field) => [field, auditValue(before, field)])),
+        after: Object.fromEntries(changed.map((field) => [field, auditValue(after, field)])),
       }, now);
       if (changes.enabled === false) await notifyAdmins(trx, 'keypair.disabled', before, actor, now, { reason: input.disabledReason ?? null });
       await this.deps.changes.publish(trx, [clientId]);

@@ -1,6 +1,11 @@
 import type { Knex } from 'knex';
 import { withPgErrors, type PgErrorContext } from '../db/errors.js';
+import type { Federation } from './federation.js';
+import type { StoredPublicKey } from './public_keys.js';
 import { secretHint } from './secret.js';
+
+/** How a keypair's client authenticates (keypairs.credential_type). */
+export type CredentialType = 'secret' | 'public_key' | 'federated';
 
 /** A keypairs row joined with its current secret's last4, as PostgreSQL returns it. */
 interface KeypairRow {
@@ -24,6 +29,14 @@ interface KeypairRow {
   updated_at: Date;
   current_last4: string | null;
   grants: GrantRow[];
+  credential_type: CredentialType;
+  public_keys: StoredPublicKey[];
+  federation_issuer_id: string | null;
+  /** The trusted issuer's `issuer`, joined. */
+  federation_issuer: string | null;
+  federation_subject: string | null;
+  federation_claims: Record<string, string>;
+  require_dpop: boolean;
 }
 
 interface GrantRow {
@@ -68,7 +81,14 @@ export interface Keypair {
   readonly version: number;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /** null for a keypair with no secret (public_key, federated). */
   readonly secretHint: string | null;
+  readonly credentialType: CredentialType;
+  /** A public_key keypair's keys; empty for the others. */
+  readonly publicKeys: readonly StoredPublicKey[];
+  /** A federated keypair's trusted issuer, subject and required claims; null for the others. */
+  readonly federation: Federation | null;
+  readonly requireDpop: boolean;
 }
 
 function toKeypair(row: KeypairRow): Keypair {
@@ -93,7 +113,15 @@ function toKeypair(row: KeypairRow): Keypair {
     version: row.version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
-    secretHint: row.current_last4 === null ? null : secretHint(row.current_last4),
+    // A keyless keypair's one secret row only carries its status-list index: nobody holds that secret.
+    secretHint: row.current_last4 === null || row.credential_type !== 'secret' ? null : secretHint(row.current_last4),
+    credentialType: row.credential_type,
+    publicKeys: row.public_keys,
+    federation:
+      row.federation_issuer_id === null || row.federation_subject === null
+        ? null
+        : { issuerId: row.federation_issuer_id, issuer: row.federation_issuer ?? '', subject: row.federation_subject, claims: row.federation_claims },
+    requireDpop: row.require_dpop,
   };
 }
 
@@ -106,8 +134,10 @@ const GRANTS = `(select coalesce(json_agg(json_build_object('resource_server_id'
    from keypair_grants g join resource_servers r on r.id = g.resource_server_id
   where g.client_id = keypairs.client_id) as grants`;
 
+const FEDERATION_ISSUER = '(select t.issuer from trusted_issuers t where t.id = keypairs.federation_issuer_id) as federation_issuer';
+
 function selectKeypairs(db: Knex | Knex.Transaction) {
-  return db<KeypairRow>('keypairs').select('keypairs.*', db.raw(CURRENT_LAST4), db.raw(GRANTS));
+  return db<KeypairRow>('keypairs').select('keypairs.*', db.raw(CURRENT_LAST4), db.raw(GRANTS), db.raw(FEDERATION_ISSUER));
 }
 
 export async function findKeypair(db: Knex | Knex.Transaction, clientId: string, options: { forUpdate?: boolean } = {}): Promise<Keypair | undefined> {
@@ -121,7 +151,11 @@ export type NewKeypairRow = Pick<
   KeypairRow,
   'client_id' | 'account_id' | 'environment_id' | 'name' | 'comment' | 'expires_at' | 'created_by' | 'created_at' | 'updated_at'
 > &
-  Partial<Pick<KeypairRow, 'rate_limit_per_minute' | 'allowed_ips' | 'auto_disable'>>;
+  Partial<Pick<KeypairRow, 'rate_limit_per_minute' | 'allowed_ips' | 'auto_disable' | 'credential_type' | 'federation_issuer_id' | 'federation_subject' | 'require_dpop'>> & {
+    /** jsonb columns, as JSON text: the pg driver would send a JS array as a PostgreSQL array. */
+    public_keys?: string;
+    federation_claims?: string;
+  };
 
 /** What a refused keypair write means: its owner closed meanwhile, or a value the edge let through. */
 const KEYPAIR_WRITE: PgErrorContext = { foreignKey: { code: 'conflict', message: 'The owner of the keypair was closed meanwhile.' } };
@@ -141,6 +175,12 @@ export interface KeypairChanges {
   disabled_at?: Date | null;
   disabled_by?: string | null;
   disabled_reason?: string | null;
+  /** JSON text of the StoredPublicKey[] (jsonb). */
+  public_keys?: string;
+  federation_subject?: string;
+  /** JSON text of the claims (jsonb). */
+  federation_claims?: string;
+  require_dpop?: boolean;
 }
 
 /** Applies `changes`, bumps `version` and `updated_at`. */

@@ -1,7 +1,7 @@
 import type { Keypair, KeypairChanges } from './store.js';
 
 /** The fields an update audit event records, before and after. */
-export const AUDITED_FIELDS = ['name', 'comment', 'scopes', 'grants', 'rateLimitPerMinute', 'allowedIps', 'autoDisable', 'enabled', 'disabledReason'] as const;
+export const AUDITED_FIELDS = ['name', 'comment', 'scopes', 'grants', 'rateLimitPerMinute', 'allowedIps', 'autoDisable', 'enabled', 'disabledReason', 'publicKeys', 'federation', 'requireDpop'] as const;
 
 /** The changes of a row update in the domain's names, to compare with the keypair before. */
 export function camelChanges(changes: KeypairChanges): Partial<Keypair> {
@@ -13,6 +13,7 @@ export function camelChanges(changes: KeypairChanges): Partial<Keypair> {
     ...(changes.auto_disable !== undefined && { autoDisable: changes.auto_disable }),
     ...(changes.enabled !== undefined && { enabled: changes.enabled }),
     ...(changes.disabled_reason !== undefined && { disabledReason: changes.disabled_reason }),
+    ...(changes.require_dpop !== undefined && { requireDpop: changes.require_dpop }),
   };
 }
 

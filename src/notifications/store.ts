@@ -15,6 +15,10 @@ export interface NotificationPayload {
   readonly reason?: string | null | undefined;
   readonly expiresAt?: string | null | undefined;
   readonly gracePeriodSeconds?: number | undefined;
+  /** keypair.created: how its client authenticates; thumbprints of a public_key keypair's keys, a federated one's issuer and subject. */
+  readonly credentialType?: 'secret' | 'public_key' | 'federated' | undefined;
+  readonly thumbprints?: readonly string[] | undefined;
+  readonly federation?: { readonly issuer: string; readonly subject: string; readonly claims: Readonly<Record<string, string>> } | undefined;
   /** keypair.retired_secret_used: addresses that sent a retired secret (a few). */
   readonly addresses?: readonly string[] | undefined;
 }

@@ -3,6 +3,7 @@ import { accounts } from './accounts.js';
 import { adminToken } from './admin_token.js';
 import { admins } from './admins.js';
 import { cleanup } from './cleanup.js';
+import { clientKey } from './client_key.js';
 import { consoleLink } from './console_link.js';
 import { environments } from './environments.js';
 import { keypairs } from './keypairs.js';
@@ -14,4 +15,4 @@ import { trustedIssuers } from './trusted_issuers.js';
 import { users } from './users.js';
 
 /** Every `keygate <command>`, each with its own flags. */
-export const COMMANDS: readonly Command[] = [serve, migrate, cleanup, keys, adminToken, consoleLink, keypairs, accounts, environments, resourceServers, trustedIssuers, users, admins];
+export const COMMANDS: readonly Command[] = [serve, migrate, cleanup, keys, adminToken, consoleLink, keypairs, clientKey, accounts, environments, resourceServers, trustedIssuers, users, admins];

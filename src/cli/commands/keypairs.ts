@@ -4,7 +4,8 @@ import { ADMIN_FLAGS, defineAdminCommand, requireId, requireValue, words } from 
 import { UsageError } from '../errors.js';
 import { table } from '../format.js';
 import type { FlagValues, Flags } from '../options.js';
-import { eventRow, keypairRow, showKeypair, showSecret, showUsage } from './keypairs_view.js';
+import { readPublicKeys } from '../public_key_file.js';
+import { eventRow, keypairRow, showCreated, showKeypair, showSecret, showUsage } from './keypairs_view.js';
 
 const KEYPAIR_FLAGS = {
   ...ADMIN_FLAGS,
@@ -25,6 +26,14 @@ const KEYPAIR_FLAGS = {
   'rate-limit': { type: 'string' },
   'allowed-ips': { type: 'string' },
   'auto-disable': { type: 'string' },
+  /** `--public-key FILE`, repeatable: a PEM public key, a JWK or a JWK Set. */
+  'public-key': { type: 'string', multiple: true },
+  'federation-issuer': { type: 'string' },
+  subject: { type: 'string' },
+  /** `--claim name=value`, repeatable. */
+  claim: { type: 'string', multiple: true },
+  'require-dpop': { type: 'boolean' },
+  'no-require-dpop': { type: 'boolean' },
 } as const satisfies Flags;
 
 type KeypairValues = FlagValues<typeof KEYPAIR_FLAGS>;
@@ -84,6 +93,50 @@ function guards(values: KeypairValues): Record<string, unknown> {
   return body;
 }
 
+/** `--claim name=value` values as the API's `federation.claims`; the value follows the first `=`. */
+function parseClaims(values: readonly string[] | undefined): Record<string, string> | undefined {
+  if (values === undefined || values.length === 0) return undefined;
+  return Object.fromEntries(
+    values.map((value) => {
+      const at = value.indexOf('=');
+      if (at <= 0) throw new UsageError(`--claim takes NAME=VALUE, such as repository=acme/api (got "${value}")`);
+      return [value.slice(0, at), value.slice(at + 1)];
+    }),
+  );
+}
+
+/** --require-dpop / --no-require-dpop as `requireDpop`. */
+function dpop(values: KeypairValues): Record<string, unknown> {
+  if (values['require-dpop'] && values['no-require-dpop']) throw new UsageError('give --require-dpop or --no-require-dpop, not both');
+  if (values['require-dpop']) return { requireDpop: true };
+  if (values['no-require-dpop']) return { requireDpop: false };
+  return {};
+}
+
+/**
+ * The credential of a create: --public-key files, or --federation-issuer with --subject
+ * (and --claim); neither: a secret. The server checks the keys and the issuer.
+ */
+async function credential(values: KeypairValues): Promise<Record<string, unknown>> {
+  const files = values['public-key'] ?? [];
+  const federated = values['federation-issuer'] !== undefined || values.subject !== undefined || values.claim !== undefined;
+  if (files.length > 0 && federated) throw new UsageError('give --public-key or --federation-issuer/--subject, not both');
+  if (files.length > 0) return { publicKeys: await readPublicKeys(files) };
+  if (!federated) return {};
+  const claims = parseClaims(values.claim);
+  return { federation: { issuer: requireValue(values['federation-issuer'], '--federation-issuer'), subject: requireValue(values.subject, '--subject'), ...(claims && { claims }) } };
+}
+
+/** What an update changes of a keyless credential: --public-key replaces the keys; --subject and --claim the federation's. */
+async function credentialUpdate(values: KeypairValues): Promise<Record<string, unknown>> {
+  if (values['federation-issuer'] !== undefined) throw new UsageError('--federation-issuer cannot change: create a new keypair for another trusted issuer');
+  const claims = parseClaims(values.claim);
+  const federation = { ...(values.subject !== undefined && { subject: values.subject }), ...(claims && { claims }) };
+  return {
+    ...(values['public-key'] !== undefined && { publicKeys: await readPublicKeys(values['public-key']) }),
+    ...(Object.keys(federation).length > 0 && { federation }),
+  };
+}
 
 /**
  * The keypair owner a command means: --environment or --account, else the caller's
@@ -137,9 +190,19 @@ export const keypairs = defineAdminCommand({
         const grants = parseGrantOptions(values.grant);
         if (values.scopes === undefined && !grants) throw await scopesNeeded(client);
         const scopes = words(values.scopes);
-        const body = { name: requireValue(values.name, '--name'), ...(scopes && { scopes }), ...(grants && { grants }), ...(values.comment !== undefined && { comment: values.comment }), ...expiry(values.expires), ...guards(values) };
+        const body = {
+          name: requireValue(values.name, '--name'),
+          ...(scopes && { scopes }),
+          ...(grants && { grants }),
+          ...(values.comment !== undefined && { comment: values.comment }),
+          ...expiry(values.expires),
+          ...guards(values),
+          ...(await credential(values)),
+          ...dpop(values),
+        };
         const created = await client.call<Keypair>('POST', `${await owner(client, values)}/keypairs`, body);
-        return values.json ? created : showSecret(client, created, 'Created');
+        if (values.json) return created;
+        return created.clientSecret === undefined ? showCreated(created) : showSecret(client, created, 'Created');
       }
       case 'list': {
         const page = await client.call<Page<Keypair>>('GET', `${await owner(client, values)}/keypairs${pageQuery(values, { enabled: values.enabled, q: values.q })}`);
@@ -163,8 +226,12 @@ export const keypairs = defineAdminCommand({
           ...(values.scopes !== undefined && { scopes: words(values.scopes) }),
           ...(values.grant !== undefined && { grants: parseGrantOptions(values.grant) }),
           ...guards(values),
+          ...(await credentialUpdate(values)),
+          ...dpop(values),
         };
-        if (Object.keys(body).length === 0) throw new UsageError('update takes --name, --comment, --scopes, --grant, --rate-limit, --allowed-ips or --auto-disable');
+        if (Object.keys(body).length === 0) {
+          throw new UsageError('update takes --name, --comment, --scopes, --grant, --rate-limit, --allowed-ips, --auto-disable, --public-key, --subject, --claim or --(no-)require-dpop');
+        }
         const keypair = await client.call<Keypair>('PATCH', `/keypairs/${requireId(id, 'keypair')}`, body);
         return values.json ? keypair : showKeypair(keypair);
       }

@@ -18,6 +18,8 @@ export function keypairRow(keypair: Keypair): Record<string, string> {
     LAST_USED: keypair.lastUsedAt ?? 'never',
     EXPIRES: keypair.expiresAt ?? 'never',
     CREATED_BY: keypair.createdBy,
+    // Last, so scripts that cut the columns before it read them where they always were.
+    TYPE: keypair.credentialType,
   };
 }
 
@@ -40,7 +42,17 @@ export function showKeypair(keypair: Keypair): string {
     ['comment', keypair.comment],
     ['state', keypair.enabled ? 'enabled' : `disabled${keypair.disabledReason ? ` (${keypair.disabledReason})` : ''}`],
     ['grants', grantsText(keypair) || 'none'],
-    ['secret', keypair.secretHint],
+    ['credential', credentialText(keypair)],
+    ...(keypair.credentialType === 'secret' ? [['secret', keypair.secretHint] as [string, unknown]] : []),
+    ...keypair.publicKeys.map((key, index): [string, unknown] => [`key ${index + 1}`, `${key.thumbprint} ${key.jwk.kty}${key.jwk.crv ? ` ${key.jwk.crv}` : ''}${key.jwk.kid ? ` kid=${key.jwk.kid}` : ''} added ${key.addedAt}`]),
+    ...(keypair.federation
+      ? ([
+          ['issuer', keypair.federation.issuer],
+          ['subject', keypair.federation.subject],
+          ['claims', Object.entries(keypair.federation.claims).map(([name, value]) => `${name}=${value}`).join(' ') || 'none'],
+        ] as Array<[string, unknown]>)
+      : []),
+    ['DPoP', keypair.requireDpop ? 'required' : 'optional'],
     ['last used', keypair.lastUsedAt ?? 'never'],
     ['expires', keypair.expiresAt ?? 'never'],
     ['rate limit', keypair.rateLimitPerMinute === null ? 'server default' : `${keypair.rateLimitPerMinute} per minute`],
@@ -77,6 +89,18 @@ ${fields([
   ])}
 last ${usage.recentRequests.length} requests:
 ${usage.recentRequests.length > 0 ? table(usage.recentRequests.map((request) => ({ AT: request.at, OUTCOME: request.outcome, REASON: request.reason ?? '', IP: request.ip ?? '', USER_AGENT: request.userAgent ?? '' }))) : '  none yet\n'}`;
+}
+
+/** How the keypair's client authenticates, in words. */
+function credentialText(keypair: Keypair): string {
+  if (keypair.credentialType === 'public_key') return `public key (private_key_jwt), ${keypair.publicKeys.length} key${keypair.publicKeys.length === 1 ? '' : 's'}`;
+  if (keypair.credentialType === 'federated') return 'federated (a trusted issuer\'s token as client_assertion)';
+  return 'secret';
+}
+
+/** A keypair created with no secret: nothing to show once, so the keypair itself. */
+export function showCreated(keypair: Keypair): string {
+  return `Created keypair ${keypair.name} (no secret: ${keypair.credentialType === 'public_key' ? 'its client signs client assertions with its private key' : "its workload's platform token authenticates it"})\n${showKeypair(keypair)}`;
 }
 
 /** The secret, once, with the warning and a curl that uses it. */
