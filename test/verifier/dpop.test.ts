@@ -139,6 +139,21 @@ describe('verify() with a DPoP-bound token from Keygate', () => {
   });
 });
 
+describe('the replay cache', () => {
+  it('is bounded: past dpopReplayCacheSize the oldest proof is forgotten first', async () => {
+    const verifier = createVerifier({ issuer: kg.issuer, audience, dpopReplayCacheSize: 2 });
+    const request = (dpop: string) => verifier.verify(boundToken, { dpop: { proof: dpop, method: 'GET', url: RESOURCE } });
+    const [first, second, third] = await Promise.all([1, 2, 3].map(() => proof(clientKey, { htm: 'GET', htu: RESOURCE }, boundToken)));
+    await request(first!);
+    await request(second!);
+    await expectRefused(request(first!), 'dpop_invalid', /used before/);
+    await request(third!); // the cache holds two: `first` is forgotten
+    await expectRefused(request(third!), 'dpop_invalid', /used before/);
+    await expectRefused(request(second!), 'dpop_invalid', /used before/);
+    await request(first!);
+  });
+});
+
 describe('verify() with a Bearer token from Keygate', () => {
   it('still verifies as before, and ignores a proof only when the scheme is Bearer', async () => {
     const verifier = newVerifier();
