@@ -155,7 +155,7 @@ describe('the replay cache', () => {
 });
 
 describe('verify() with a Bearer token from Keygate', () => {
-  it('still verifies as before, and ignores a proof only when the scheme is Bearer', async () => {
+  it('still verifies as before, and is dpop_invalid under the DPoP scheme (no cnf to bind)', async () => {
     const verifier = newVerifier();
     expect((await verifier.verify(bearerToken, { scopes: ['read'] })).clientId).toBe(credentials.clientId);
     // Presented with the DPoP scheme, a token with no cnf is refused (RFC 9449 §7.2).
