@@ -1,8 +1,8 @@
-import { createLocalJWKSet, errors, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, errors, jwtVerify, type CryptoKey, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ASSERTION_SIGNING_ALGS } from './algorithms.js';
 import type { Federation, KeypairCredentials } from '../keypairs/credentials_store.js';
 import type { Clock } from '../shared/clock.js';
-import { InvalidClient, IssuerUnreachable } from './errors.js';
+import { InvalidClient, IssuerUnreachable, type TokenRefusal } from './errors.js';
 import { IssuerKeys } from './issuer_keys.js';
 import type { ReplayStore } from './replay_store.js';
 
@@ -97,13 +97,32 @@ async function verified(jwt: string, keys: JWTVerifyGetKey, options: Parameters<
   try {
     return (await jwtVerify(jwt, keys, options)).payload;
   } catch (error) {
-    if (error instanceof errors.JWTExpired) throw new InvalidClient('assertion_expired');
-    if (error instanceof errors.JWKSNoMatchingKey) throw new InvalidClient('assertion_key_unknown');
-    // The two an admin setting up a client most needs told apart from a bad signature.
-    if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud') throw new InvalidClient('assertion_audience_mismatch');
-    if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'iss') throw new InvalidClient('assertion_issuer_mismatch');
-    if (error instanceof errors.JOSEError && !(error instanceof errors.JWKSTimeout) && !(error instanceof errors.JWKSInvalid)) throw new InvalidClient('assertion_invalid');
-    // A time-out, a failed fetch or a bad answer from a trusted issuer: not the client's fault.
-    throw new IssuerUnreachable(error);
+    // No kid, and several keys of its type (a rotation in progress): jose hands them over to try in turn.
+    if (error instanceof errors.JWKSMultipleMatchingKeys) return verifiedByAnyOf(jwt, error as unknown as AsyncIterable<CryptoKey>, options);
+    throw refusalFor(error);
   }
+}
+
+async function verifiedByAnyOf(jwt: string, keys: AsyncIterable<CryptoKey>, options: Parameters<typeof jwtVerify>[2]): Promise<JWTPayload> {
+  for await (const key of keys) {
+    try {
+      return (await jwtVerify(jwt, key, options)).payload;
+    } catch (error) {
+      // Another key's signature: try the next one. Anything else (exp, aud) is the same for every key.
+      if (!(error instanceof errors.JWSSignatureVerificationFailed)) throw refusalFor(error);
+    }
+  }
+  throw new InvalidClient('assertion_invalid');
+}
+
+/** The refusal a failed check stands for, with the reason the usage log keeps. */
+function refusalFor(error: unknown): TokenRefusal {
+  if (error instanceof errors.JWTExpired) return new InvalidClient('assertion_expired');
+  if (error instanceof errors.JWKSNoMatchingKey) return new InvalidClient('assertion_key_unknown');
+  // The two an admin setting up a client most needs told apart from a bad signature.
+  if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud') return new InvalidClient('assertion_audience_mismatch');
+  if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'iss') return new InvalidClient('assertion_issuer_mismatch');
+  if (error instanceof errors.JOSEError && !(error instanceof errors.JWKSTimeout) && !(error instanceof errors.JWKSInvalid)) return new InvalidClient('assertion_invalid');
+  // A time-out, a failed fetch or a bad answer from a trusted issuer: not the client's fault.
+  return new IssuerUnreachable(error);
 }

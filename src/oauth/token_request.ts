@@ -140,7 +140,8 @@ export class TokenRequests {
     try {
       await this.deps.assertions.verify(credentials, assertion);
     } catch (error) {
-      throw isDatabaseUnavailable(error) ? new DatabaseUnavailable(error) : error;
+      // A refusal stays what it is: an unreachable issuer's connection error is not the database's.
+      throw !(error instanceof TokenRefusal) && isDatabaseUnavailable(error) ? new DatabaseUnavailable(error) : error;
     }
     state.credentialed = true;
     this.deps.guards.admit(credentials, state.ip);

@@ -58,7 +58,8 @@ export async function startTestIssuer(): Promise<TestIssuer> {
   };
 }
 
-async function signingKey(kid: string): Promise<{ privateKey: CryptoKey; publicJwk: JWK }> {
+async function signingKey(name: string): Promise<{ privateKey: CryptoKey; publicJwk: JWK }> {
   const { privateKey, publicKey } = await generateKeyPair('RS256');
-  return { privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' } };
+  // A kid of its own per issuer: two test issuers never name each other's keys.
+  return { privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid: `${name}-${crypto.randomUUID()}`, alg: 'RS256', use: 'sig' } };
 }
