@@ -166,7 +166,7 @@ async function keylessRows(api: AdminApi, accountId: string, server: Server, wor
 /** BENCH_ONLY=keyless: the keyless cases alone, on a fresh embedded database (minutes, not the whole run). */
 async function keylessOnly(work: string): Promise<void> {
   const embeddedPort = port();
-  const env = { DATA_DIR: path.join(work, 'data'), KEYS_FILE: path.join(work, 'jwks.json'), PORT: embeddedPort, ISSUER: `http://127.0.0.1:${embeddedPort}` };
+  const env = { DATA_DIR: path.join(work, 'data'), KEYS_FILE: path.join(work, 'jwks.json'), PORT: embeddedPort, ISSUER: `http://127.0.0.1:${embeddedPort}`, MAX_ACTIVE_KEYPAIRS: '1000' };
   const seeded = await seed(env, { main: 1, list: 1 });
   const server = await startServer(SERVE, { ...env, ...GUARDS_ON }, READY);
   try {

@@ -6,9 +6,17 @@ import type { Clock } from '../shared/clock.js';
  * proof is accepted once in every process, not once per process: an attacker who
  * captured one may send it to any of them. A row lives until the JWT it names expires;
  * past that the JWT is refused on its `exp` anyway, and the row is deleted.
+ *
+ * Every private_key_jwt or DPoP request writes one row, so the writes are grouped: one
+ * INSERT is in flight at a time, and the ids that arrive meanwhile go in the next one
+ * (as a database groups commits). Under load that is one statement per batch, not one
+ * per request; a lone request is written at once.
  */
 export class ReplayStore {
   #nextCleanupAt = 0;
+  /** Ids to write in the next batch, keyed by issuer and jti, each with the request waiting for it. */
+  #pending: Map<string, PendingUse> | undefined;
+  #writing = false;
 
   constructor(
     private readonly db: Knex,
@@ -18,25 +26,53 @@ export class ReplayStore {
 
   /**
    * Records `jti` of `issuer` as used until `expiresAt`; false when it was already used
-   * and has not expired (a replay). One statement: two processes racing on one jti
+   * and has not expired (a replay). The INSERT decides: two processes racing on one jti
    * cannot both win it.
    */
-  async firstUse(issuer: string, jti: string, expiresAt: Date): Promise<boolean> {
-    const now = this.clock.now();
-    const result = await this.db.raw<{ rows: unknown[] }>(
-      `insert into used_jtis (issuer, jti, expires_at) values (?, ?, ?)
-       on conflict (issuer, jti) do update set expires_at = excluded.expires_at
-        where used_jtis.expires_at <= ?
-       returning 1`,
-      [issuer, jti, expiresAt, now],
-    );
-    this.#cleanUpNowAndThen(now);
-    return result.rows.length === 1;
+  firstUse(issuer: string, jti: string, expiresAt: Date): Promise<boolean> {
+    const key = `${issuer}\n${jti}`;
+    this.#pending ??= new Map();
+    // The same id twice in one batch: the second is a replay of the first.
+    if (this.#pending.has(key)) return Promise.resolve(false);
+    const use = pendingUse(issuer, jti, expiresAt);
+    this.#pending.set(key, use);
+    if (!this.#writing) void this.#writeBatches();
+    return use.promise;
   }
 
   /** Deletes the rows of expired JWTs; returns how many. */
   deleteExpired(): Promise<number> {
     return this.db('used_jtis').where('expires_at', '<=', this.clock.now()).delete();
+  }
+
+  async #writeBatches(): Promise<void> {
+    this.#writing = true;
+    while (this.#pending) {
+      const batch = [...this.#pending.values()];
+      this.#pending = undefined;
+      try {
+        const won = await this.#insert(batch);
+        for (const use of batch) use.resolve(won.has(`${use.issuer}\n${use.jti}`));
+      } catch (error) {
+        for (const use of batch) use.reject(error);
+      }
+    }
+    this.#writing = false;
+    this.#cleanUpNowAndThen(this.clock.now());
+  }
+
+  /** Inserts the batch; returns the ids it won (new, or a row whose JWT had expired). */
+  async #insert(batch: readonly PendingUse[]): Promise<Set<string>> {
+    const now = this.clock.now();
+    const values = batch.map(() => '(?, ?, ?::timestamptz)').join(', ');
+    const result = await this.db.raw<{ rows: Array<{ issuer: string; jti: string }> }>(
+      `insert into used_jtis (issuer, jti, expires_at) values ${values}
+       on conflict (issuer, jti) do update set expires_at = excluded.expires_at
+        where used_jtis.expires_at <= ?
+       returning issuer, jti`,
+      [...batch.flatMap((use) => [use.issuer, use.jti, use.expiresAt.toISOString()]), now],
+    );
+    return new Set(result.rows.map((row) => `${row.issuer}\n${row.jti}`));
   }
 
   /** Every few minutes, off the request's path, the rows of expired JWTs go: the table stays as small as the JWTs alive. */
@@ -45,4 +81,24 @@ export class ReplayStore {
     this.#nextCleanupAt = now.getTime() + (this.options.cleanupIntervalMs ?? 300_000);
     void this.deleteExpired().catch(() => undefined);
   }
+}
+
+interface PendingUse {
+  readonly issuer: string;
+  readonly jti: string;
+  readonly expiresAt: Date;
+  readonly promise: Promise<boolean>;
+  resolve(won: boolean): void;
+  reject(error: unknown): void;
+}
+
+/** Promise.withResolvers, which Node 20 lacks. */
+function pendingUse(issuer: string, jti: string, expiresAt: Date): PendingUse {
+  let resolve!: PendingUse['resolve'];
+  let reject!: PendingUse['reject'];
+  const promise = new Promise<boolean>((onResolve, onReject) => {
+    resolve = onResolve;
+    reject = onReject;
+  });
+  return { issuer, jti, expiresAt, promise, resolve, reject };
 }

@@ -114,6 +114,16 @@ describe('private_key_jwt', () => {
     ]);
   });
 
+  it('gives one token to one assertion sent ten times at once, and refuses the other nine as replays', async () => {
+    const key = await clientKey();
+    const clientId = await createPublicKeyKeypair([key]);
+    const once = await assertion(clientId, key);
+    const statuses = await Promise.all(Array.from({ length: 10 }, async () => (await tokenWithAssertion(once)).status));
+    expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(9);
+    expect((await usageReasons(clientId)).filter((reason) => reason === 'assertion_replayed')).toHaveLength(9);
+  });
+
   it('takes no secret, and a secret keypair takes no assertion', async () => {
     const key = await clientKey();
     const clientId = await createPublicKeyKeypair([key]);
