@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import Type, { type Static } from 'typebox';
+import { isLoopbackHost, PRIVATE_JWK_MEMBERS } from '../shared/jwk.js';
 import { MAX_TRUSTED_ISSUER_KEYS, TRUSTED_ISSUER_AUDIENCE_MAX_LENGTH, TRUSTED_ISSUER_URL_MAX_LENGTH } from '../shared/limits.js';
 import { closed, entityName, idOf, listOf, nullable, timestamp } from './common.js';
 import { optional, refine, type FieldRule } from './validate.js';
@@ -8,14 +9,6 @@ import { optional, refine, type FieldRule } from './validate.js';
  * Trusted issuers: the platforms (a Kubernetes cluster, GitHub Actions, any OIDC
  * issuer) whose tokens federated keypairs present instead of a secret.
  */
-
-/** JWK members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1). */
-const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
-
-/** Hosts where plain http is allowed: a test issuer or a cluster reached through a local port. */
-function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
 
 /** An https URL (http on a loopback host), or why not. */
 function checkIssuerUrl(value: unknown, what: 'issuer' | 'jwksUri'): { ok: true; value: string } | { ok: false; message: string } {

@@ -1,5 +1,6 @@
 import { calculateJwkThumbprint, importJWK } from 'jose';
 import type { FieldError } from '../shared/errors.js';
+import { PRIVATE_JWK_MEMBERS } from '../shared/jwk.js';
 
 /**
  * The public keys of a public_key keypair (private_key_jwt): which JWKs are accepted,
@@ -35,9 +36,6 @@ export interface StoredPublicKey {
   readonly addedAt: string;
 }
 
-/** Members that only a private (or symmetric) key has: such a JWK must never be stored. */
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'] as const;
-
 /** The algorithms each accepted key type signs with; the first is what importJWK is told when the JWK names none. */
 const ALGORITHMS: Record<string, readonly string[]> = {
   'EC/P-256': ['ES256'],
@@ -67,7 +65,7 @@ function modulusBits(n: string): number {
  */
 export function publicJwkOf(value: unknown): { ok: true; value: PublicJwk } | { ok: false; message: string } {
   if (!isRecord(value)) return { ok: false, message: 'must be a JWK object' };
-  if (PRIVATE_MEMBERS.some((member) => value[member] !== undefined)) return { ok: false, message: 'is a private key: send its public part only' };
+  if (PRIVATE_JWK_MEMBERS.some((member) => value[member] !== undefined)) return { ok: false, message: 'is a private key: send its public part only' };
   const text = (member: string) => (typeof value[member] === 'string' && BASE64URL.test(value[member]) ? value[member] : undefined);
   let jwk: PublicJwk;
   if (value.kty === 'EC' && (value.crv === 'P-256' || value.crv === 'P-384')) {

@@ -1,4 +1,5 @@
 import { createLocalJWKSet, createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import { isLoopbackHost } from '../shared/jwk.js';
 import type { Federation } from '../keypairs/credentials_store.js';
 
 /** A fetched key set is refetched for an unknown `kid` at most this often: a stream of bad tokens cannot make Keygate hammer an issuer. */
@@ -67,9 +68,9 @@ export class IssuerKeys {
 }
 
 /** https, or http on a loopback address (a cluster's issuer reached through a local proxy, tests). */
-export function isAllowedKeyUrl(value: string): boolean {
+function isAllowedKeyUrl(value: string): boolean {
   const url = URL.parse(value);
   if (!url) return false;
   if (url.protocol === 'https:') return true;
-  return url.protocol === 'http:' && (url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname));
+  return url.protocol === 'http:' && isLoopbackHost(url.hostname);
 }
