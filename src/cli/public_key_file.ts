@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { PRIVATE_JWK_MEMBERS } from '../shared/jwk.js';
 import { UsageError } from './errors.js';
 
 /**
@@ -8,7 +9,6 @@ import { UsageError } from './errors.js';
  * anything is sent: the private key never goes to the server. The server checks
  * the keys themselves (type, size, thumbprints).
  */
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 const PRIVATE_KEY_REFUSED = (file: string) => new UsageError(`${file} holds a private key: give its public part (keygate client-key new prints it and writes it with --public-out)`);
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -42,6 +42,6 @@ async function readPublicKeyFile(file: string): Promise<Array<Record<string, unk
   }
   const keys = isRecord(parsed) && Array.isArray(parsed.keys) ? (parsed.keys as unknown[]) : [parsed];
   if (!keys.every(isRecord)) throw new UsageError(`--public-key ${file}: a JWK Set's keys must be JWK objects`);
-  if (keys.some((key) => PRIVATE_MEMBERS.some((member) => key[member] !== undefined))) throw PRIVATE_KEY_REFUSED(file);
+  if (keys.some((key) => PRIVATE_JWK_MEMBERS.some((member) => key[member] !== undefined))) throw PRIVATE_KEY_REFUSED(file);
   return keys;
 }
