@@ -1,5 +1,9 @@
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { calculateJwkThumbprint, importPKCS8, SignJWT, type JWK } from 'jose';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,7 +72,7 @@ describe('console: keypairs with no secret (issue 17)', () => {
 
     // No secret page: the keypair's own page, with a notice and the key's thumbprint.
     await page.waitForURL(/\/console\/keypairs\/kp_[^/]+\?done=created_public_key$/);
-    expect(await page.getByRole('status').textContent()).toContain('private_key_jwt');
+    expect(await page.locator('p.notice').textContent()).toContain('private_key_jwt');
     expect(await page.locator('dl.facts').textContent()).toContain(thumbprint);
     expect(await page.locator('dl.facts').textContent()).toContain('EC P-256');
     await check(page, '61-keypair-public-key');
@@ -79,6 +83,16 @@ describe('console: keypairs with no secret (issue 17)', () => {
     const assertion = await new SignJWT({ iss: clientId, sub: clientId, aud: kg.issuer, jti: crypto.randomUUID(), iat: now, exp: now + 60 }).setProtectedHeader({ alg: 'ES256' }).sign(key);
     const token = await kg.http.post('/token').type('form').send({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: assertion });
     expect(token.status, JSON.stringify(token.body)).toBe(200);
+
+    // The page's Node.js snippet, as pasted (with the key file's path), gets a token too. Its
+    // assertion's nbf is the real time: Keygate's hand-moved clock is brought up to it first.
+    kg.clock.advance(Math.ceil((Date.now() - kg.clock.now().getTime()) / 1000) + 1);
+    const snippet = (await page.locator('#snippet-private-key-jwt').textContent())!;
+    const keyFile = path.join(await mkdtemp(path.join(tmpdir(), 'keygate-console-')), 'client.pem');
+    await writeFile(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const run = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', `${snippet.replace("'client.pem'", JSON.stringify(keyFile))}\nconsole.log(JSON.stringify({ access_token }));`]);
+    const payload = JSON.parse(Buffer.from((JSON.parse(run.stdout) as { access_token: string }).access_token.split('.')[1]!, 'base64url').toString()) as { client_id: string };
+    expect(payload.client_id).toBe(clientId);
 
     // Settings: no rotation of a secret it does not have; a second key added, then the first removed.
     await page.goto(`${kg.issuer}/console/keypairs/${clientId}?tab=settings`);

@@ -52,7 +52,8 @@ export function keypairRoutes(router: Router, deps: KeypairDeps, reach: Reach, s
       tab === 'history' ? deps.history.list({ targetId: keypair.clientId }, { limit: 20 }) : [],
     ]);
     const servers = tab === 'grants' ? deps.resourceServers.list(new Set([keypair.accountId])) : [];
-    send(ctx, status, keypairPage(frame, keypair, { now: clock.now(), tab, servers, summary, events }, notice, errors));
+    const snippets = tab === 'overview' && keypair.credentialType !== 'secret' ? snippetTarget(keypair) : undefined;
+    send(ctx, status, keypairPage(frame, keypair, { now: clock.now(), tab, servers, summary, events, snippets }, notice, errors));
   }
 
   router.get('/keypairs/:clientId', async (ctx) => {

@@ -3,6 +3,8 @@ import type { Keypair } from '../../keypairs/store.js';
 import { html, type Html } from '../html.js';
 import { credentialChoiceOf } from '../keyless_form.js';
 import { csrfField, when, type PageFrame } from './layout.js';
+import { codeBlock } from './secret.js';
+import { algorithmOf, federatedCurlSnippet, privateKeyJwtSnippet, type SnippetTarget } from './snippets.js';
 
 /**
  * The parts of the console's pages about a keypair's credential when it is not a
@@ -79,5 +81,17 @@ export function publicKeySettings(frame: PageFrame, keypair: Keypair, now: Date)
           <label for="add-public-key">Add a public key <span class="hint">(PEM, a JWK or a JWK Set; never the private key)</span></label>
           <textarea id="add-public-key" name="publicKeys" rows="5" spellcheck="false" required></textarea>
           <p><button type="submit">Add key</button></p></form>
+      </section>`;
+}
+
+/** How the client of a keyless keypair gets a token, filled in: the Overview's code section. */
+export function keylessSnippets(keypair: Keypair, target: SnippetTarget): Html {
+  const code = keypair.credentialType === 'public_key'
+    ? codeBlock('snippet-private-key-jwt', 'Node.js (openid-client, private_key_jwt)', 'Node.js code', privateKeyJwtSnippet(target, algorithmOf(keypair.publicKeys[0]?.jwk ?? { kty: 'EC' })))
+    : codeBlock('snippet-federated', 'curl, with the platform token as client assertion', 'curl', federatedCurlSnippet(target));
+  return html`<section class="card" aria-labelledby="code-heading">
+        <h2 id="code-heading">Get a token</h2>
+        ${code}
+        <p id="copy-status" role="status" class="hint"></p>
       </section>`;
 }

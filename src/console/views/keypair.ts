@@ -7,7 +7,8 @@ import type { UsageSummary } from '../../usage/report.js';
 import { html, type Html } from '../html.js';
 import { eventTable } from './history.js';
 import { grantChoices, grantList, keypairState } from './keypair_parts.js';
-import { credentialFacts, publicKeySettings } from './keyless.js';
+import { credentialFacts, keylessSnippets, publicKeySettings } from './keyless.js';
+import type { SnippetTarget } from './snippets.js';
 import { csrfField, errorList, layout, when, type PageFrame } from './layout.js';
 import { usageSection } from './usage.js';
 
@@ -59,6 +60,8 @@ export interface KeypairDetails {
   readonly summary: UsageSummary | undefined;
   /** History tab: the latest events. */
   readonly events: readonly AuditEventView[];
+  /** Overview of a keypair with no secret: what its snippets ask for. */
+  readonly snippets?: SnippetTarget;
 }
 
 function tabs(keypair: Keypair, current: KeypairTab): Html {
@@ -79,7 +82,7 @@ export function keypairPage(frame: PageFrame, keypair: Keypair, details: Keypair
 
 const ownerPath = (keypair: Keypair) => (keypair.environmentId === null ? `/console/accounts/${keypair.accountId}` : `/console/environments/${keypair.environmentId}`);
 
-function overview(_frame: PageFrame, keypair: Keypair, { now }: KeypairDetails): Html {
+function overview(_frame: PageFrame, keypair: Keypair, { now, snippets }: KeypairDetails): Html {
   return html`<section class="card" aria-labelledby="facts-heading">
         <h2 id="facts-heading">Details</h2>
         <dl class="facts">
@@ -95,7 +98,8 @@ function overview(_frame: PageFrame, keypair: Keypair, { now }: KeypairDetails):
           <dt>Created</dt><dd>${when(keypair.createdAt, now)}</dd>
         </dl>
         <p><a href="${ownerPath(keypair)}">Back to the list</a></p>
-      </section>`;
+      </section>
+      ${snippets && keypair.credentialType !== 'secret' ? keylessSnippets(keypair, snippets) : ''}`;
 }
 
 function grants(frame: PageFrame, keypair: Keypair, { servers }: KeypairDetails): Html {
