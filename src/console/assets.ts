@@ -53,6 +53,11 @@ legend { font-weight: 600; padding: 0 .25rem; }
 .choice { display: flex; gap: .4rem; align-items: baseline; margin: .25rem 0; font-weight: 400; }
 .choice input { flex: none; }
 .choice-label { display: inline; font-weight: 400; margin: 0; }
+/* The create form shows the fields of the credential chosen only (without :has support, all of them). */
+.credential:has(#credential-public_key:not(:checked)) .for-public_key, .credential:has(#credential-federated:not(:checked)) .for-federated { display: none; }
+ul.keys { margin: 0; padding-left: 1.1rem; }
+ul.keys code { overflow-wrap: anywhere; }
+ul.keys form.inline { display: inline-flex; margin-left: .5rem; }
 .layout.single { grid-template-columns: 1fr; max-width: 44rem; }
 button, a.button { display: inline-block; font: inherit; padding: .45rem .9rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: var(--on-accent); cursor: pointer; text-decoration: none; font-weight: 600; }
 button.secondary, a.button.secondary { background: var(--card); color: var(--accent); }

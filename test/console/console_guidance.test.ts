@@ -251,7 +251,7 @@ describe('console guidance (issue 18)', () => {
     // The list's rows as cards: every column's essentials on screen, the state badge whole.
     await page.goto(`${listUrl(busy)}?q=batch+10`);
     const row = page.locator('main table tbody tr').first();
-    for (const label of ['Name', 'Secret', 'Grants', 'State', 'Last used', 'Expires']) {
+    for (const label of ['Name', 'Credential', 'Grants', 'State', 'Last used', 'Expires']) {
       const box = (await row.locator(`td[data-label="${label}"]`).boundingBox())!;
       expect(box.width, label).toBeGreaterThan(0);
       expect(box.x + box.width, label).toBeLessThanOrEqual(360);

@@ -1,6 +1,8 @@
+import { generateKeyPairSync } from 'node:crypto';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintConsoleLink } from '../../src/console/sign_in.js';
+import type { PublicJwk } from '../../src/keypairs/public_keys.js';
 import { createUser, type TestUser } from '../support/admin.js';
 import { createKeypair, OPERATOR, startTestKeygate, type TestKeygate } from '../support/keygate.js';
 import { withRouteList } from '../support/routes.js';
@@ -83,6 +85,23 @@ async function keypairOf(tenant: Tenant, options: { disabled?: boolean } = {}) {
   return keypair;
 }
 
+/** A public-key keypair of the tenant's environment with `keys` fresh EC keys, named after the tenant. */
+async function publicKeyKeypairOf(tenant: Tenant, keys: number) {
+  const name = tenant === b ? 'Tenant B keypair' : 'Tenant A keypair';
+  const publicKeys = Array.from({ length: keys }, () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as PublicJwk);
+  return kg.keygate.keypairs.createKeylessKeypair(OPERATOR, { owner: { environmentId: tenant.environmentId }, name, scopes: ['read'], credential: { publicKeys } });
+}
+const publicPem = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
+const onKeys = (action: 'add' | 'remove'): Write => ({
+  allowedTo: 'adminOfA',
+  aim: async (tenant) => {
+    const keypair = await publicKeyKeypairOf(tenant, 2);
+    const form: Record<string, string> = action === 'add' ? { publicKeys: publicPem() } : { thumbprint: keypair.publicKeys[0]!.thumbprint };
+    return { url: `/console/keypairs/${keypair.clientId}/keys/${action}`, form, readBack: () => adminApi(`/keypairs/${keypair.clientId}`) };
+  },
+});
+
 const grant = () => `read ${kg.keygate.catalog.defaultServer!.identifier}`;
 
 interface Aim {
@@ -128,6 +147,8 @@ const WRITES: Record<string, Write> = {
   'POST /console/keypairs/:clientId/disable': onKeypair('disable', () => ({ confirm: 'yes', reason: 'from another tenant' })),
   'POST /console/keypairs/:clientId/enable': onKeypair('enable', () => ({}), { disabled: true }),
   'POST /console/keypairs/:clientId/rotate': onKeypair('rotate', () => ({ gracePeriodSeconds: '0', confirm: 'yes' })),
+  'POST /console/keypairs/:clientId/keys/add': onKeys('add'),
+  'POST /console/keypairs/:clientId/keys/remove': onKeys('remove'),
   'POST /console/keypairs/:clientId/delete': onKeypair('delete', (keypair) => ({ confirmName: keypair.name })),
   // The operator pages exist for operators only; for anyone else they are not found.
   'POST /console/operator/accounts': {

@@ -10,6 +10,7 @@ import type { Clock } from '../../shared/clock.js';
 import { validationFailed, type FieldError } from '../../shared/errors.js';
 import type { UsageReport } from '../../usage/report.js';
 import { html, type Html } from '../html.js';
+import { pastedPublicKeys } from '../keyless_form.js';
 import type { SecretView, SecretViews } from '../secret_view.js';
 import { DONE_NOTICES, GRACE_CHOICES, keypairPage, keypairTabOf, keypairTabPath, type KeypairTab } from '../views/keypair.js';
 import { secretGonePage, secretPage } from '../views/secret.js';
@@ -51,7 +52,8 @@ export function keypairRoutes(router: Router, deps: KeypairDeps, reach: Reach, s
       tab === 'history' ? deps.history.list({ targetId: keypair.clientId }, { limit: 20 }) : [],
     ]);
     const servers = tab === 'grants' ? deps.resourceServers.list(new Set([keypair.accountId])) : [];
-    send(ctx, status, keypairPage(frame, keypair, { now: clock.now(), tab, servers, summary, events }, notice, errors));
+    const snippets = tab === 'overview' && keypair.credentialType !== 'secret' ? snippetTarget(keypair) : undefined;
+    send(ctx, status, keypairPage(frame, keypair, { now: clock.now(), tab, servers, summary, events, snippets }, notice, errors));
   }
 
   router.get('/keypairs/:clientId', async (ctx) => {
@@ -93,6 +95,25 @@ export function keypairRoutes(router: Router, deps: KeypairDeps, reach: Reach, s
     change(ctx, 'settings', async (keypair) => {
       await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { enabled: true }, keypair.accountId));
       return 'enabled';
+    }),
+  );
+  /** The keys of a public_key keypair, through PATCH publicKeys: those kept keep their addedAt. */
+  const keptKeys = (keypair: Keypair) => keypair.publicKeys.map((key) => key.jwk);
+  router.post('/keypairs/:clientId/keys/add', (ctx) =>
+    change(ctx, 'settings', async (keypair, form) => {
+      const added = pastedPublicKeys(form.get('publicKeys') ?? '', 'publicKeys');
+      // The domain names keys by their place in the whole list: the pasted ones come after those kept.
+      await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { publicKeys: [...keptKeys(keypair), ...added] }, keypair.accountId));
+      return 'key_added';
+    }),
+  );
+  router.post('/keypairs/:clientId/keys/remove', (ctx) =>
+    change(ctx, 'settings', async (keypair, form) => {
+      const thumbprint = form.get('thumbprint') ?? '';
+      if (!keypair.publicKeys.some((key) => key.thumbprint === thumbprint)) throw validationFailed([{ field: 'thumbprint', message: 'names no key of this keypair' }]);
+      const kept = keypair.publicKeys.filter((key) => key.thumbprint !== thumbprint).map((key) => key.jwk);
+      await keypairs.updateKeypair(actorFor(ctx), keypair.clientId, parseKeypairPatch(keypairs, { publicKeys: kept }, keypair.accountId));
+      return 'key_removed';
     }),
   );
   router.post('/keypairs/:clientId/rotate', async (ctx) => {

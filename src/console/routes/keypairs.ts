@@ -1,8 +1,10 @@
 import type Router from '@koa/router';
+import type { Knex } from 'knex';
 import type { Context } from 'koa';
 import type { Reach } from '../../access/reach.js';
 import { parseKeypairCreate } from '../../contract/parse.js';
 import type { AuditHistory } from '../../audit/query.js';
+import { listTrustedIssuers } from '../../federation/store.js';
 import type { KeypairService } from '../../keypairs/service.js';
 import type { Keypair } from '../../keypairs/store.js';
 import type { ResourceServerService } from '../../resource_servers/service.js';
@@ -10,7 +12,8 @@ import type { Clock } from '../../shared/clock.js';
 import type { TenancyService } from '../../tenancy/service.js';
 import { HISTORY_PAGE_SIZE, historyPage } from '../views/history.js';
 import { createKeypairPage, keypairListPage, LIST_PAGE_SIZE, overviewPage, type OwnerPage } from '../views/keypairs.js';
-import { actorFor, formOf, frameOf, principalOf, send } from './context.js';
+import { keylessBody, withoutPrivateKey } from '../keyless_form.js';
+import { actorFor, formOf, frameOf, principalOf, seeOther, send } from './context.js';
 import { createBody, fieldErrorsOf, formStatus } from './forms.js';
 import type { ShowSecretOnce } from './keypair.js';
 import { eventCursor, keypairCursor, pageLinks, positionOf } from './pages.js';
@@ -21,6 +24,7 @@ export interface KeypairsDeps {
   readonly resourceServers: ResourceServerService;
   readonly history: AuditHistory;
   readonly clock: Clock;
+  readonly db: Knex;
 }
 
 /** The overview, and each account's and environment's keypair list, create form and credential history. */
@@ -72,12 +76,16 @@ export function keypairsRoutes(router: Router, deps: KeypairsDeps, reach: Reach,
     return creators;
   }
 
-  const grantable = (owner: OwnerPage) => deps.resourceServers.list(new Set([owner.accountId]));
+  /** What the create form offers: the resource servers the owner's account may be granted, and the trusted issuers (operators', read-only here). */
+  const createChoices = async (owner: OwnerPage) => ({
+    servers: deps.resourceServers.list(new Set([owner.accountId])),
+    issuers: await listTrustedIssuers(deps.db),
+  });
 
   async function newPage(ctx: Context) {
     const owner = await ownerOf(ctx);
     const frame = await frameOf(ctx, reach);
-    send(ctx, 200, createKeypairPage(frame, owner, grantable(owner), undefined, []));
+    send(ctx, 200, createKeypairPage(frame, owner, await createChoices(owner), undefined, []));
   }
 
   async function createKeypair(ctx: Context) {
@@ -85,12 +93,19 @@ export function keypairsRoutes(router: Router, deps: KeypairsDeps, reach: Reach,
     const frame = await frameOf(ctx, reach);
     const form = formOf(ctx);
     try {
-      const input = parseKeypairCreate(keypairs, createBody(form), clock.now(), owner.accountId);
-      const created = await keypairs.createKeypair(actorFor(ctx), { owner: owner.environmentId === null ? { accountId: owner.accountId } : { environmentId: owner.environmentId }, ...input });
+      const input = parseKeypairCreate(keypairs, { ...createBody(form), ...keylessBody(form) }, clock.now(), owner.accountId);
+      const ownedBy = owner.environmentId === null ? { accountId: owner.accountId } : { environmentId: owner.environmentId };
+      if (input.credential) {
+        // No secret to show once: the keypair's page says what its client does instead.
+        const keypair = await keypairs.createKeylessKeypair(actorFor(ctx), { owner: ownedBy, ...input, credential: input.credential });
+        seeOther(ctx, `/console/keypairs/${keypair.clientId}?done=created_${keypair.credentialType}`);
+        return;
+      }
+      const created = await keypairs.createKeypair(actorFor(ctx), { owner: ownedBy, ...input });
       await showSecretOnce(ctx, { clientId: created.keypair.clientId, clientSecret: created.clientSecret, title: `Keypair ${created.keypair.name} created`, verb: 'Created' });
     } catch (error) {
       const errors = fieldErrorsOf(error);
-      send(ctx, formStatus(errors), createKeypairPage(frame, owner, grantable(owner), form, errors));
+      send(ctx, formStatus(errors), createKeypairPage(frame, owner, await createChoices(owner), withoutPrivateKey(form), errors));
     }
   }
 

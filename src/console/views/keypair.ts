@@ -7,6 +7,8 @@ import type { UsageSummary } from '../../usage/report.js';
 import { html, type Html } from '../html.js';
 import { eventTable } from './history.js';
 import { grantChoices, grantList, keypairState } from './keypair_parts.js';
+import { credentialFacts, keylessSnippets, publicKeySettings } from './keyless.js';
+import type { SnippetTarget } from './snippets.js';
 import { csrfField, errorList, layout, when, type PageFrame } from './layout.js';
 import { usageSection } from './usage.js';
 
@@ -23,6 +25,10 @@ export const DONE_NOTICES = {
   saved: 'Saved.',
   disabled: 'Disabled: token requests with this keypair are refused.',
   enabled: 'Enabled.',
+  created_public_key: 'Created, with no secret: its client signs a client assertion with its private key (private_key_jwt), as below.',
+  created_federated: "Created, with no secret: its workload sends its platform's token as the client assertion, as below.",
+  key_added: 'Key added: the client may sign with it from now on.',
+  key_removed: 'Key removed: assertions signed with it are refused from the next request on.',
 } as const;
 
 /**
@@ -54,6 +60,8 @@ export interface KeypairDetails {
   readonly summary: UsageSummary | undefined;
   /** History tab: the latest events. */
   readonly events: readonly AuditEventView[];
+  /** Overview of a keypair with no secret: what its snippets ask for. */
+  readonly snippets?: SnippetTarget;
 }
 
 function tabs(keypair: Keypair, current: KeypairTab): Html {
@@ -74,14 +82,14 @@ export function keypairPage(frame: PageFrame, keypair: Keypair, details: Keypair
 
 const ownerPath = (keypair: Keypair) => (keypair.environmentId === null ? `/console/accounts/${keypair.accountId}` : `/console/environments/${keypair.environmentId}`);
 
-function overview(_frame: PageFrame, keypair: Keypair, { now }: KeypairDetails): Html {
+function overview(_frame: PageFrame, keypair: Keypair, { now, snippets }: KeypairDetails): Html {
   return html`<section class="card" aria-labelledby="facts-heading">
         <h2 id="facts-heading">Details</h2>
         <dl class="facts">
           <dt>client_id</dt><dd><code>${keypair.clientId}</code></dd>
           <dt>State</dt><dd>${keypairState(keypair, now)}${keypair.disabledReason ? html` (${keypair.disabledReason})` : ''}</dd>
           <dt>Comment</dt><dd>${keypair.comment || html`<span class="hint">none</span>`}</dd>
-          <dt>Secret</dt><dd><code>${keypair.secretHint ?? ''}</code></dd>
+          ${credentialFacts(keypair, now)}
           <dt>Grants</dt><dd>${grantList(keypair.grants)}</dd>
           <dt>Last used</dt><dd>${when(keypair.lastUsedAt, now)}</dd>
           <dt>Expires</dt><dd>${when(keypair.expiresAt, now)}</dd>
@@ -90,7 +98,8 @@ function overview(_frame: PageFrame, keypair: Keypair, { now }: KeypairDetails):
           <dt>Created</dt><dd>${when(keypair.createdAt, now)}</dd>
         </dl>
         <p><a href="${ownerPath(keypair)}">Back to the list</a></p>
-      </section>`;
+      </section>
+      ${snippets && keypair.credentialType !== 'secret' ? keylessSnippets(keypair, snippets) : ''}`;
 }
 
 function grants(frame: PageFrame, keypair: Keypair, { servers }: KeypairDetails): Html {
@@ -118,7 +127,7 @@ function history(_frame: PageFrame, keypair: Keypair, { events, now }: KeypairDe
       </section>`;
 }
 
-function settings(frame: PageFrame, keypair: Keypair): Html {
+function settings(frame: PageFrame, keypair: Keypair, { now }: KeypairDetails): Html {
   const base = `/console/keypairs/${keypair.clientId}`;
   return html`<section class="card" aria-labelledby="state-heading">
         <h2 id="state-heading">${keypair.enabled ? 'Disable' : 'Enable'}</h2>
@@ -130,7 +139,8 @@ function settings(frame: PageFrame, keypair: Keypair): Html {
               <p class="hint">Token requests are refused from the next one on; tokens already issued stop passing resource servers that check the status list.</p>`
           : html`<form method="post" action="${base}/enable">${csrfField(frame)}<button type="submit">Enable keypair</button></form>`}
       </section>
-      <section class="card" aria-labelledby="rotate-heading">
+      ${keypair.credentialType === 'public_key' ? publicKeySettings(frame, keypair, now) : ''}
+      ${keypair.credentialType !== 'secret' ? '' : html`<section class="card" aria-labelledby="rotate-heading">
         <h2 id="rotate-heading">Rotate the secret</h2>
         <form method="post" action="${base}/rotate">${csrfField(frame)}
           <fieldset><legend>Keep the current secret working for</legend>
@@ -138,7 +148,7 @@ function settings(frame: PageFrame, keypair: Keypair): Html {
           </fieldset>
           <div class="choice"><input type="checkbox" id="rotate-confirm" name="confirm" value="yes" required><label class="choice-label" for="rotate-confirm">Yes, make a new secret for <strong>${keypair.name}</strong>; the current one stops working when the period chosen ends</label></div>
           <p><button type="submit">Rotate secret</button></p></form>
-      </section>
+      </section>`}
       <section class="card" aria-labelledby="delete-heading">
         <h2 id="delete-heading">Delete</h2>
         <p>Deleting <strong>${keypair.name}</strong> is final: every token request with it is refused from the next one on, and it cannot be restored. Its history stays.</p>

@@ -1,6 +1,7 @@
 import type { Grant, Keypair } from '../../keypairs/store.js';
 import type { ResourceServer } from '../../resource_servers/store.js';
 import { html, type Html } from '../html.js';
+import { credentialHint } from './keyless.js';
 import { when } from './layout.js';
 
 export function keypairState(keypair: Keypair, now: Date): Html {
@@ -16,12 +17,12 @@ export function keypairState(keypair: Keypair, now: Date): Html {
 export function keypairTable(keypairs: readonly Keypair[], creators: ReadonlyMap<string, { name: string; email: string }>, now: Date, caption: string): Html {
   return html`<table class="rows">
     <caption class="visually-hidden">${caption}</caption>
-    <thead><tr><th scope="col">Name</th><th scope="col">Comment</th><th scope="col">Secret</th><th scope="col">Grants</th><th scope="col">State</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Created by</th></tr></thead>
+    <thead><tr><th scope="col">Name</th><th scope="col">Comment</th><th scope="col">Credential</th><th scope="col">Grants</th><th scope="col">State</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Created by</th></tr></thead>
     <tbody>${keypairs.map(
       (keypair) => html`<tr>
         <td data-label="Name"><div><a href="/console/keypairs/${keypair.clientId}">${keypair.name}</a><br><code>${keypair.clientId}</code></div></td>
         <td data-label="Comment" class="prose"><div>${keypair.comment}</div></td>
-        <td data-label="Secret"><div><code>${keypair.secretHint ?? ''}</code></div></td>
+        <td data-label="Credential"><div><code>${credentialHint(keypair)}</code></div></td>
         <td data-label="Grants"><div>${grantList(keypair.grants)}</div></td>
         <td data-label="State"><div>${keypairState(keypair, now)}</div></td>
         <td data-label="Last used"><div>${when(keypair.lastUsedAt, now)}</div></td>

@@ -1,10 +1,12 @@
 import { COMMENT_MAX_LENGTH, NAME_MAX_LENGTH, NAME_MIN_LENGTH, RATE_LIMIT_MAX_PER_MINUTE, RATE_LIMIT_MIN_PER_MINUTE } from '../../shared/limits.js';
+import type { TrustedIssuer } from '../../federation/store.js';
 import type { Keypair } from '../../keypairs/store.js';
 import type { ResourceServer } from '../../resource_servers/store.js';
 import type { FieldError } from '../../shared/errors.js';
 import type { Environment } from '../../tenancy/service.js';
 import { html, type Html } from '../html.js';
 import { grantChoices, keypairTable } from './keypair_parts.js';
+import { credentialFields } from './keyless.js';
 import { csrfField, errorList, layout, pager, type PageFrame } from './layout.js';
 
 /** An account or environment, as the pages of its keypairs name it. */
@@ -84,11 +86,17 @@ export function keypairListPage(frame: PageFrame, owner: OwnerPage, { state, q, 
 }
 
 /** The create form, empty or as sent with its errors; `servers` are those the owner's account may be granted. */
-export function createKeypairPage(frame: PageFrame, owner: OwnerPage, servers: readonly ResourceServer[], values: URLSearchParams | undefined, errors: readonly FieldError[]): Html {
-  return layout(frame, `New keypair in ${owner.title}`, createForm(frame, owner, servers, values, errors));
+export function createKeypairPage(frame: PageFrame, owner: OwnerPage, choices: CreateChoices, values: URLSearchParams | undefined, errors: readonly FieldError[]): Html {
+  return layout(frame, `New keypair in ${owner.title}`, createForm(frame, owner, choices, values, errors));
 }
 
-function createForm(frame: PageFrame, owner: OwnerPage, servers: readonly ResourceServer[], values: URLSearchParams | undefined, errors: readonly FieldError[]): Html {
+/** What the create form offers: resource servers the owner's account may be granted, trusted issuers for a federated keypair. */
+export interface CreateChoices {
+  readonly servers: readonly ResourceServer[];
+  readonly issuers: readonly TrustedIssuer[];
+}
+
+function createForm(frame: PageFrame, owner: OwnerPage, { servers, issuers }: CreateChoices, values: URLSearchParams | undefined, errors: readonly FieldError[]): Html {
   const value = (name: string, fallback = '') => values?.get(name) ?? fallback;
   const expiry = value('expiry', 'never');
   const checked = new Set(values?.getAll('grant') ?? []);
@@ -98,6 +106,7 @@ function createForm(frame: PageFrame, owner: OwnerPage, servers: readonly Resour
         <section class="card">
         <label for="name">Name <span class="hint">(${NAME_MIN_LENGTH} to ${NAME_MAX_LENGTH} characters)</span></label><input type="text" id="name" name="name" required maxlength="${NAME_MAX_LENGTH}" value="${value('name')}">
         <label for="comment">Comment <span class="hint">(what it is for, who owns it)</span></label><textarea id="comment" name="comment" maxlength="${COMMENT_MAX_LENGTH}">${value('comment')}</textarea>
+        ${credentialFields(issuers, values)}
         <fieldset><legend>Expires</legend>
           ${EXPIRY_CHOICES.map(([choice, label]) => html`<div class="choice"><input type="radio" id="expiry-${choice}" name="expiry" value="${choice}"${expiry === choice ? html` checked` : ''}><label class="choice-label" for="expiry-${choice}">${label}</label></div>`)}
           <label for="expiry-date">Date <span class="hint">(with "On a date": the keypair stops working at the end of that day, UTC)</span></label><input type="date" id="expiry-date" name="expiryDate" value="${value('expiryDate')}">

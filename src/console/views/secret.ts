@@ -4,10 +4,10 @@ import { layout, type PageFrame } from './layout.js';
 import { curlSnippet, goSnippet, nodeSnippet, pythonSnippet, SECRET_VARIABLE, verifierSnippet, type SnippetTarget } from './snippets.js';
 
 /** A copy button for the element `target` (console.js copies its value or text); all report to one status line. */
-const copyButton = (target: string, what: string) => html`<button type="button" class="secondary small" data-copy="${target}" data-status="copy-status">Copy ${what}</button>`;
+export const copyButton = (target: string, what: string) => html`<button type="button" class="secondary small" data-copy="${target}" data-status="copy-status">Copy ${what}</button>`;
 
 /** A labelled block of code with its copy button. */
-function codeBlock(id: string, title: string, what: string, code: string): Html {
+export function codeBlock(id: string, title: string, what: string, code: string): Html {
   return html`<div class="copyable"><h3 id="${id}-heading">${title}</h3>${copyButton(id, what)}</div>
     <pre class="code" id="${id}">${code}</pre>`;
 }

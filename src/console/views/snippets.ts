@@ -109,3 +109,33 @@ createServer(async (req, res) => {
   res.end(JSON.stringify({ hello: token.clientId }));
 }).listen(4000);`;
 }
+
+/** The JWS algorithm a client signs with for its key: what the snippet passes to importPKCS8. */
+export function algorithmOf(jwk: { kty: string; crv?: string }): string {
+  if (jwk.kty === 'RSA') return 'RS256';
+  if (jwk.kty === 'OKP') return 'EdDSA';
+  return jwk.crv === 'P-384' ? 'ES384' : 'ES256';
+}
+
+/** A token with private_key_jwt through openid-client, which signs each client assertion (README, "A key of the client's own"). */
+export function privateKeyJwtSnippet(target: SnippetTarget, algorithm: string): string {
+  const parameters = [...(target.scope ? [`scope: ${quote(target.scope)}`] : []), ...(target.namesResource ? [`resource: ${quote(target.audience)}`] : [])];
+  const insecure = target.issuer.startsWith('http:') ? `, { execute: [client.allowInsecureRequests] }` : '';
+  return `// token.mjs: npm install jose openid-client; client.pem is the private key whose public half is on this keypair
+import { readFileSync } from 'node:fs';
+import { importPKCS8 } from 'jose';
+import * as client from 'openid-client';
+
+const key = await importPKCS8(readFileSync('client.pem', 'utf8'), ${quote(algorithm)});
+const config = await client.discovery(new URL(${quote(target.issuer)}), ${quote(target.clientId)}, undefined, client.PrivateKeyJwt(key)${insecure});
+const { access_token, expires_in } = await client.clientCredentialsGrant(config, { ${parameters.join(', ')} });`;
+}
+
+/** A federated workload's token request: its platform token, read from a file, is the client assertion. */
+export function federatedCurlSnippet(target: SnippetTarget): string {
+  const resource = target.namesResource ? ` -d resource=${target.audience}` : '';
+  return `# /var/run/keygate/token: the platform's token for this workload (e.g. a projected Kubernetes service-account token)
+curl -s ${tokenUrl(target)} -d grant_type=client_credentials -d client_id=${target.clientId}${resource} \\
+  -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \\
+  --data-urlencode client_assertion@/var/run/keygate/token`;
+}
