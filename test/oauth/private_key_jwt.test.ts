@@ -55,10 +55,11 @@ function tokenWithAssertion(clientAssertion: string, params: Record<string, stri
   return kg.http.post('/token').type('form').send({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: clientAssertion, ...params });
 }
 
+/** The keypair's recent requests, each as its reason (or `issued`), sorted: the test clock stands still, so they share one time and their order is not the log's to give. */
 async function usageReasons(clientId: string): Promise<string[]> {
   await kg.keygate.usage!.flush();
   const usage = await kg.http.get(`/admin/v1/keypairs/${clientId}/usage`).set('Authorization', admin.bearer);
-  return (usage.body.recentRequests as Array<{ reason: string | null; outcome: string }>).map((request) => request.reason ?? request.outcome);
+  return (usage.body.recentRequests as Array<{ reason: string | null; outcome: string }>).map((request) => request.reason ?? request.outcome).sort();
 }
 
 describe('private_key_jwt', () => {
@@ -104,14 +105,9 @@ describe('private_key_jwt', () => {
       expect(response.status).toBe(401);
       expect(response.body).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
     }
-    expect((await usageReasons(clientId)).slice(0, refused.length).reverse()).toEqual([
-      'assertion_replayed',
-      'assertion_invalid',
-      'assertion_expired',
-      'assertion_invalid',
-      'assertion_audience_mismatch',
-      'assertion_issuer_mismatch',
-    ]);
+    expect(await usageReasons(clientId)).toEqual(
+      ['issued', 'assertion_replayed', 'assertion_invalid', 'assertion_expired', 'assertion_invalid', 'assertion_audience_mismatch', 'assertion_issuer_mismatch'].sort(),
+    );
   });
 
   it('gives one token to one assertion sent ten times at once, and refuses the other nine as replays', async () => {
@@ -138,7 +134,7 @@ describe('private_key_jwt', () => {
     const placeholder = await kg.http.post('/token').type('form').send({ grant_type: 'client_credentials', client_id: clientId, client_secret: 'keygate:client-assertion' });
     expect(placeholder.status).toBe(401);
 
-    expect((await usageReasons(clientId)).slice(0, 2)).toEqual(['secret_not_accepted', 'secret_not_accepted']);
+    expect(await usageReasons(clientId)).toEqual(['secret_not_accepted', 'secret_not_accepted']);
     expect(await usageReasons(secretId)).toEqual(['assertion_not_accepted']);
   });
 
@@ -181,7 +177,7 @@ describe('requireDpop', () => {
     const DPoP = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
     const tokens = await client.clientCredentialsGrant(config, { scope: 'read' }, { DPoP });
     expect(tokens.token_type).toBe('dpop');
-    expect(await usageReasons(clientId)).toEqual(['issued', 'dpop_required']);
+    expect(await usageReasons(clientId)).toEqual(['dpop_required', 'issued']);
   });
 });
 
