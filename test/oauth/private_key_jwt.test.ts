@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createUser, type TestUser } from '../support/admin.js';
 import { createTenant, startServedKeygate, type ServedKeygate, type Tenant } from '../support/keygate.js';
 
@@ -19,6 +19,10 @@ beforeAll(async () => {
   admin = await createUser(kg.keygate, { environments: [tenant] });
 });
 afterAll(() => kg.close());
+// Keygate checks assertions against its clock, which the tests move by hand and which
+// otherwise stands still; openid-client stamps nbf with the real time. Each test starts
+// with the two together, however long the run has taken so far.
+beforeEach(() => kg.clock.advance(Math.max(0, (Date.now() - kg.clock.now().getTime()) / 1000)));
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
