@@ -12,7 +12,6 @@ import autocannon from 'autocannon';
 
 const run = promisify(execFile);
 const TOKEN_SCRIPT = path.join(import.meta.dirname, 'token.lua');
-const FORM_SCRIPT = path.join(import.meta.dirname, 'form.lua');
 const BODY = 'grant_type=client_credentials';
 
 export const generator: 'wrk' | 'autocannon' = (() => {
@@ -44,7 +43,7 @@ export interface LoadOptions {
   readonly mode?: 'random' | 'sequential';
 }
 
-/** Where a list of Authorization headers (or form bodies) is written for wrk's script to read, one per line. */
+/** Where a list of Authorization headers (or form bodies) is written for token.lua to read, one per line. */
 export class HeaderFile {
   constructor(
     readonly file: string,
@@ -58,41 +57,30 @@ export class HeaderFile {
 }
 
 /** POST /token under load, each request with a header from `headers`. */
-export async function loadToken(url: string, headers: HeaderFile, options: LoadOptions): Promise<LoadResult> {
-  const mode = options.mode ?? 'random';
-  if (generator === 'wrk') {
-    const args = ['-t1', `-c${options.connections}`, `-d${options.durationSeconds}s`, '--timeout', '10s', '-s', TOKEN_SCRIPT, `${url}/token`];
-    const { stdout } = await run('wrk', args, { env: { ...process.env, HEADERS_FILE: headers.file, MODE: mode }, maxBuffer: 1 << 20 });
-    return fromWrk(stdout);
-  }
-  let next = 0;
-  const pick = mode === 'sequential' ? () => headers.headers[next++ % headers.headers.length]! : () => headers.headers[Math.floor(Math.random() * headers.headers.length)]!;
-  const result = await autocannon({
-    url: `${url}/token`,
-    connections: options.connections,
-    duration: options.durationSeconds,
-    requests: [{ method: 'POST', setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'content-type': 'application/x-www-form-urlencoded', authorization: pick() }, body: BODY }) }],
-  });
-  return fromAutocannon(result, Math.max(0, next - headers.headers.length));
+export function loadToken(url: string, headers: HeaderFile, options: LoadOptions): Promise<LoadResult> {
+  return loadLines(url, headers, options, 'header');
 }
 
 /** POST /token under load with form bodies from `bodies` (one per line): clients that authenticate in the body. */
-export async function loadForm(url: string, bodies: HeaderFile, options: LoadOptions): Promise<LoadResult> {
+export function loadForm(url: string, bodies: HeaderFile, options: LoadOptions): Promise<LoadResult> {
+  return loadLines(url, bodies, options, 'body');
+}
+
+async function loadLines(url: string, lines: HeaderFile, options: LoadOptions, line: 'header' | 'body'): Promise<LoadResult> {
   const mode = options.mode ?? 'random';
   if (generator === 'wrk') {
-    const args = ['-t1', `-c${options.connections}`, `-d${options.durationSeconds}s`, '--timeout', '10s', '-s', FORM_SCRIPT, `${url}/token`];
-    const { stdout } = await run('wrk', args, { env: { ...process.env, BODIES_FILE: bodies.file, MODE: mode }, maxBuffer: 1 << 20 });
+    const args = ['-t1', `-c${options.connections}`, `-d${options.durationSeconds}s`, '--timeout', '10s', '-s', TOKEN_SCRIPT, `${url}/token`];
+    const { stdout } = await run('wrk', args, { env: { ...process.env, LINES_FILE: lines.file, LINE: line, MODE: mode }, maxBuffer: 1 << 20 });
     return fromWrk(stdout);
   }
   let next = 0;
-  const pick = mode === 'sequential' ? () => bodies.headers[next++ % bodies.headers.length]! : () => bodies.headers[Math.floor(Math.random() * bodies.headers.length)]!;
-  const result = await autocannon({
-    url: `${url}/token`,
-    connections: options.connections,
-    duration: options.durationSeconds,
-    requests: [{ method: 'POST', setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'content-type': 'application/x-www-form-urlencoded' }, body: pick() }) }],
-  });
-  return fromAutocannon(result, Math.max(0, next - bodies.headers.length));
+  const pick = mode === 'sequential' ? () => lines.headers[next++ % lines.headers.length]! : () => lines.headers[Math.floor(Math.random() * lines.headers.length)]!;
+  const request = (base: autocannon.Request): autocannon.Request =>
+    line === 'header'
+      ? { ...base, headers: { ...base.headers, 'content-type': 'application/x-www-form-urlencoded', authorization: pick() }, body: BODY }
+      : { ...base, headers: { ...base.headers, 'content-type': 'application/x-www-form-urlencoded' }, body: pick() };
+  const result = await autocannon({ url: `${url}/token`, connections: options.connections, duration: options.durationSeconds, requests: [{ method: 'POST', setupRequest: request }] });
+  return fromAutocannon(result, Math.max(0, next - lines.headers.length));
 }
 
 /** GET `url` under load: the generator's own ceiling against a trivial endpoint. */

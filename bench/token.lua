@@ -1,13 +1,16 @@
--- wrk script: POST /token, each request with the Authorization header of one keypair
--- from the file HEADERS_FILE (one header value per line).
+-- wrk script: POST /token, each request with one line of the file LINES_FILE, as
+--   LINE=header  the Authorization header of one keypair (secret keypairs), or
+--   LINE=body    the whole form body (clients that authenticate in it: client assertions)
 --   MODE=random      a line drawn at random per request
---   MODE=sequential  each line once, in order (first use of each keypair); past the
---                    last line it wraps, and done() reports how many requests did
+--   MODE=sequential  each line once, in order (first use of each keypair, or each
+--                    assertion's jti spent once); past the last line it wraps, and
+--                    done() reports how many requests did
 -- Run it with one thread (-t1): with more, each thread walks the same lines.
 -- done() prints one JSON line (latencies in ms) for bench/load.ts to read.
 local headers = {}
-for line in io.lines(os.getenv("HEADERS_FILE")) do headers[#headers + 1] = line end
+for line in io.lines(os.getenv("LINES_FILE")) do headers[#headers + 1] = line end
 local sequential = os.getenv("MODE") == "sequential"
+local asBody = os.getenv("LINE") == "body"
 local body = "grant_type=client_credentials"
 local threads = {}
 
@@ -28,6 +31,9 @@ function request()
     header = headers[(count - 1) % #headers + 1]
   else
     header = headers[math.random(#headers)]
+  end
+  if asBody then
+    return wrk.format("POST", "/token", { ["Content-Type"] = "application/x-www-form-urlencoded" }, header)
   end
   return wrk.format("POST", "/token", { ["Authorization"] = header, ["Content-Type"] = "application/x-www-form-urlencoded" }, body)
 end
