@@ -3,16 +3,16 @@ import { readFile } from 'node:fs/promises';
 import { PRIVATE_JWK_MEMBERS } from '../shared/jwk.js';
 import { UsageError } from './errors.js';
 
+const PRIVATE_KEY_REFUSED = (file: string) => new UsageError(`${file} holds a private key: give its public part (keygate client-key new prints it and writes it with --public-out)`);
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /**
  * `--public-key FILE` as the admin API's `publicKeys`: a PEM public key (SPKI,
  * "BEGIN PUBLIC KEY"), a JWK, or a JWK Set. A private key is refused here, before
  * anything is sent: the private key never goes to the server. The server checks
  * the keys themselves (type, size, thumbprints).
  */
-const PRIVATE_KEY_REFUSED = (file: string) => new UsageError(`${file} holds a private key: give its public part (keygate client-key new prints it and writes it with --public-out)`);
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 export async function readPublicKeys(files: readonly string[]): Promise<Array<Record<string, unknown>>> {
   const keys: Array<Record<string, unknown>> = [];
   for (const file of files) keys.push(...(await readPublicKeyFile(file)));
