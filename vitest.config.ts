@@ -7,9 +7,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global_setup.ts'],
-    // On the shared PGlite, files run one after another: pglite-socket can interleave
-    // two connections' protocol messages (see src/db/database.ts). PostgreSQL takes two.
-    fileParallelism: Boolean(process.env.TEST_DATABASE_URL),
+    // Two files at a time, on PostgreSQL or on a PGlite per worker (global_setup.ts).
     maxWorkers: 2,
     // Generous: several tests start `keygate serve` on a fresh embedded database (PGlite's
     // first initdb is seconds of CPU), two at a time in the PostgreSQL pass, on 2 cores.

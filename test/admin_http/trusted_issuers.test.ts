@@ -1,11 +1,10 @@
 import { exportJWK, generateKeyPair } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { AuditHistory } from '../../src/audit/query.js';
 import { newId } from '../../src/shared/ids.js';
 import { createUser, type TestUser } from '../support/admin.js';
-import { createTenant, startTestKeygate, type Tenant, type TestKeygate } from '../support/keygate.js';
+import { createTenant, startTestKeygate, testDatabaseUrl, type Tenant, type TestKeygate } from '../support/keygate.js';
 import { waitFor } from '../support/wait.js';
 
 /*
@@ -216,7 +215,7 @@ describe('trusted issuers', () => {
     const heard: string[] = [];
     kg.keygate.changes.subscribe((changed) => heard.push(changed));
     // On PostgreSQL the notice must also leave this process: listen as another process would.
-    const listener = process.env.TEST_DATABASE_URL ? new pg.Client({ connectionString: inject('databaseUrl') }) : undefined;
+    const listener = process.env.TEST_DATABASE_URL ? new pg.Client({ connectionString: testDatabaseUrl() }) : undefined;
     const notified: string[] = [];
     if (listener) {
       await listener.connect();

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { createKeypair, createTenant, OPERATOR, startTestKeygate, type Tenant, type TestKeygate } from '../support/keygate.js';
+import { createKeypair, createTenant, OPERATOR, startTestKeygate, testDatabaseUrl, type Tenant, type TestKeygate } from '../support/keygate.js';
 
 let kg: TestKeygate;
 let tenant: Tenant;
@@ -31,7 +30,7 @@ describe('keygate cleanup', () => {
     const current = await createKeypair(kg.keygate, { owner: owner(), name: 'current' });
     await kg.keygate.keypairs.rotateSecret(OPERATOR, current.keypair.clientId, 0);
 
-    const result = await runCli(['cleanup'], { DATABASE_URL: inject('databaseUrl'), DATABASE_POOL_MAX: '1' }, kg.dir);
+    const result = await runCli(['cleanup'], { DATABASE_URL: testDatabaseUrl(), DATABASE_POOL_MAX: '1' }, kg.dir);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^deleted 1 keypairs expired more than 30 days ago, 1 retired secrets, 1 usage records older than 90 days and \d+ settled notifications\n$/);
@@ -46,7 +45,7 @@ describe('keygate cleanup', () => {
     const [deleted] = await kg.keygate.db.knex('audit_events').where({ target_id: longExpired.keypair.clientId, action: 'keypair.deleted' });
     expect(deleted).toMatchObject({ actor_type: 'system', after: { reason: 'expired more than 30 days ago' } });
 
-    const again = await runCli(['cleanup', '--json'], { DATABASE_URL: inject('databaseUrl'), DATABASE_POOL_MAX: '1' }, kg.dir);
+    const again = await runCli(['cleanup', '--json'], { DATABASE_URL: testDatabaseUrl(), DATABASE_POOL_MAX: '1' }, kg.dir);
     expect(JSON.parse(again.stdout)).toMatchObject({ expiredKeypairs: 0, retiredSecrets: 0, usageRecords: 0 });
   });
 });

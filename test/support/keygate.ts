@@ -35,6 +35,16 @@ export class TestClock implements Clock {
 }
 
 export const TEST_ISSUER = 'http://keygate.test';
+
+/**
+ * This test file's database: TEST_DATABASE_URL, or its worker's own PGlite, which runs
+ * no other file while this one runs (see global_setup.ts).
+ */
+export function testDatabaseUrl(): string {
+  const urls = inject('databaseUrls');
+  const worker = Number(process.env.VITEST_POOL_ID ?? '1');
+  return urls[(worker - 1) % urls.length]!;
+}
 export const OPERATOR: Actor = { type: 'operator', id: 'usr_test_operator' };
 
 export interface TestKeygate {
@@ -48,18 +58,18 @@ export interface TestKeygate {
 /** Keygate on the run's shared database, with its own key file and a hand-moved clock. */
 export async function startTestKeygate(env: Record<string, string> = {}, options: { log?: Logger } = {}): Promise<TestKeygate> {
   const dir = await mkdtemp(path.join(tmpdir(), 'keygate-test-'));
-  // On the shared PGlite, one connection per Keygate, as embedded mode has (see database.ts).
+  // On a PGlite, one connection per Keygate, as embedded mode has (see database.ts).
   const poolMax = process.env.TEST_DATABASE_URL ? '10' : '1';
-  const config = loadConfig({ DATABASE_URL: inject('databaseUrl'), DATABASE_POOL_MAX: poolMax, KEYS_FILE: path.join(dir, 'jwks.json'), LOG_LEVEL: 'silent', ISSUER: TEST_ISSUER, ...env }, dir);
+  const config = loadConfig({ DATABASE_URL: testDatabaseUrl(), DATABASE_POOL_MAX: poolMax, KEYS_FILE: path.join(dir, 'jwks.json'), LOG_LEVEL: 'silent', ISSUER: TEST_ISSUER, ...env }, dir);
   const clock = new TestClock();
   const keygate = await startKeygate(config, { clock, ...(options.log && { log: options.log }) });
   return { keygate, clock, http: supertest.agent(keygate.callback()), dir, close: () => keygate.close() };
 }
 
 /**
- * A database for one test file alone, where files run in parallel (on PostgreSQL):
- * for tests of background workers that would otherwise take other files' rows. On
- * the shared PGlite, files run one at a time, so the shared database is used.
+ * A database for one test file alone, where files share one (on PostgreSQL): for tests
+ * of background workers that would otherwise take other files' rows. On PGlite, the
+ * worker's own database already runs no other file.
  */
 export async function ownDatabase(name: string): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
   const serverUrl = process.env.TEST_DATABASE_URL;
