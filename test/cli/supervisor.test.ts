@@ -4,16 +4,14 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { freePort } from '../support/cli.js';
-
-const BIN = path.resolve(import.meta.dirname, '../support/keygate_source.js');
+import { freePort, KEYGATE_BIN } from '../support/cli.js';
 
 it('WORKERS=2 with PostgreSQL unreachable: the supervisor re-forks with backoff, not in a tight loop', { timeout: 120_000 }, async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'keygate-supervisor-'));
   const { DATABASE_URL: _d, KEYS_JWKS: _k, PORT: _p, ISSUER: _i, ...env } = process.env;
   // Nothing listens on this port: every worker fails to connect and exits 1.
   const unreachable = `postgres://keygate@127.0.0.1:${await freePort()}/keygate`;
-  const child = spawn(process.execPath, [BIN, 'serve'], {
+  const child = spawn(process.execPath, [KEYGATE_BIN, 'serve'], {
     env: { ...env, LOG_LEVEL: 'warn', WORKERS: '2', PORT: String(await freePort()), DATABASE_URL: unreachable, KEYS_FILE: path.join(dir, 'jwks.json') },
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,7 +9,7 @@ import { freePort } from '../support/cli.js';
 import { waitFor } from '../support/wait.js';
 
 /**
- * Both packages as a user gets them: `npm pack` (which builds dist/ through `prepare`),
+ * Both packages as a user gets them: `npm pack` of the dist/ built by the global setup,
  * the tarballs installed into scratch projects of plain JavaScript, then run on Node 20
  * (the running node) and on Node 22 (from the registry, as .ci/run does). Nothing here
  * reads the repository's sources or node_modules, and tsx is not installed, so a `.ts`
@@ -76,8 +76,10 @@ beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'keygate-pack-'));
   const tarballs = path.join(work, 'tarballs');
   await mkdir(tarballs);
-  // The root's `prepare` builds both packages' dist/ from the current sources first.
-  await succeeds('npm', ['pack', '--pack-destination', tarballs], ROOT);
+  // Both packages' dist/ were built from the current sources by the global setup, before
+  // any file ran. Packing leaves them as they are (no `prepare`): other files run the
+  // built CLI at the same time, and a rebuild would rewrite it under them.
+  await succeeds('npm', ['pack', '--ignore-scripts', '--pack-destination', tarballs], ROOT);
   await succeeds('npm', ['pack', '-w', 'packages/verifier', '--ignore-scripts', '--pack-destination', tarballs], ROOT);
   const [server, verifier] = ['keygate-0.1.0.tgz', 'keygate-verifier-0.1.0.tgz'].map((name) => path.join(tarballs, name));
 

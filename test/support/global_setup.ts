@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import knexFactory from 'knex';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded.js';
@@ -21,6 +23,9 @@ const embedded: EmbeddedPostgres[] = [];
  * environments and resource servers.
  */
 export async function setup(project: TestProject): Promise<void> {
+  // The CLI tests run bin/keygate.js, the compiled CLI users run: built from the current
+  // sources here, once, before any file starts (a no-op when dist/ is newer than them).
+  execFileSync(process.execPath, [path.resolve(import.meta.dirname, '../../scripts/build-if-stale.mjs')], { stdio: 'inherit' });
   const serverUrl = process.env.TEST_DATABASE_URL;
   let urls: string[];
   if (serverUrl) {
