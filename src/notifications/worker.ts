@@ -89,6 +89,16 @@ const SUBJECTS: Record<OutboxRow['event'], string> = {
   'keypair.retired_secret_used': 'is still used with a retired secret',
 };
 
+/** How a keyless keypair's client proves itself, so that an admin reading a created notice knows what was trusted. */
+function credentialLines(payload: OutboxRow['payload']): string[] {
+  if (payload.credentialType === 'public_key') return [`Authenticates with private_key_jwt, signed by a key with thumbprint ${(payload.thumbprints ?? []).join(' or ')}`];
+  if (payload.credentialType === 'federated' && payload.federation) {
+    const claims = Object.entries(payload.federation.claims).map(([name, value]) => `, ${name} = ${value}`).join('');
+    return [`Authenticates with tokens from the trusted issuer ${payload.federation.issuer}, subject ${payload.federation.subject}${claims}`];
+  }
+  return [];
+}
+
 /** Subject and plain-text body. Built from the payload, which never holds a secret. */
 export function renderMessage(row: OutboxRow, names: { account: string | undefined; environment: string | undefined; actor: string | undefined }, issuer: string): { subject: string; text: string } {
   const { payload } = row;
@@ -106,6 +116,7 @@ export function renderMessage(row: OutboxRow, names: { account: string | undefin
     ...(payload.gracePeriodSeconds !== undefined ? [`The previous secret works for ${payload.gracePeriodSeconds} more seconds.`] : []),
     ...(payload.scopes ? [`Scopes: ${payload.scopes.join(' ') || '(none)'}`] : []),
     ...(payload.secretHint ? [`Secret: ${payload.secretHint} (the secret itself is never sent)`] : []),
+    ...credentialLines(payload),
     '',
     `If you did not expect this, review the keypair's history: ${issuer}/admin/v1/keypairs/${row.client_id}/events`,
   ];

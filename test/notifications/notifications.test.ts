@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
@@ -123,6 +124,25 @@ describe('notifications', () => {
 
     // Delivered once: a second pass sends nothing more.
     expect(await deliver(mail.received.length)).toHaveLength(0);
+  });
+
+  it('says how a keypair without a secret authenticates: its key\'s thumbprint, or the trusted issuer, subject and claims', async () => {
+    const operator = await createUser(kg.keygate, { operator: true });
+    const { publicKey } = await generateKeyPair('ES256');
+    const publicJwk = await exportJWK(publicKey);
+    const issuer = `https://cluster-${Date.now()}.notifications.test`;
+    const trusted = await kg.http.post('/admin/v1/trusted-issuers').set('Authorization', operator.bearer).send({ issuer, name: 'cluster', jwks: { keys: [{ ...publicJwk, kid: 'k1' }] } });
+    expect(trusted.status).toBe(201);
+    const path = `/admin/v1/environments/${tenant.environmentId}/keypairs`;
+    const before = mail.received.length;
+    const keyed = await kg.http.post(path).set('Authorization', environmentAdmin.bearer).send({ name: 'signed by its key', scopes: ['read'], publicKeys: [publicJwk] });
+    const federated = await kg.http.post(path).set('Authorization', environmentAdmin.bearer).send({ name: 'a pod', scopes: ['read'], federation: { issuer, subject: 'system:serviceaccount:payments:api', claims: { namespace: 'payments' } } });
+    expect([keyed.status, federated.status]).toEqual([201, 201]);
+
+    const texts = new Map((await deliver(before)).map((message) => [readMessage(message.raw).subject, readMessage(message.raw).text]));
+    expect(texts.get('[Keygate] Keypair "signed by its key" created')).toContain(`private_key_jwt, signed by a key with thumbprint ${await calculateJwkThumbprint(publicJwk)}`);
+    expect(texts.get('[Keygate] Keypair "a pod" created')).toContain(`tokens from the trusted issuer ${issuer}, subject system:serviceaccount:payments:api, namespace = payments`);
+    expect(texts.get('[Keygate] Keypair "a pod" created')).not.toContain('Secret:');
   });
 
   it('reports rotate, disable and delete, each once, with the rotation\'s new secret kept out', async () => {
