@@ -7,6 +7,7 @@ import * as grants from '../../migrations/005_grants.js';
 import * as identities from '../../migrations/006_identities.js';
 import * as consoleSecretViews from '../../migrations/007_console_secret_views.js';
 import * as keylessCredentials from '../../migrations/008_keyless_credentials.js';
+import * as usedJtiDigests from '../../migrations/009_used_jti_digests.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -26,6 +27,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['006_identities', identities],
   ['007_console_secret_views', consoleSecretViews],
   ['008_keyless_credentials', keylessCredentials],
+  ['009_used_jti_digests', usedJtiDigests],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Migration]> = {

@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Clock } from '../shared/clock.js';
+
+/** Rows per INSERT: far under PostgreSQL's 65,535 bind parameters, however far writes fall behind. */
+const MAX_BATCH_ROWS = 1000;
 
 /**
  * JWT ids already accepted, in the database, so that a client assertion or a DPoP
@@ -11,6 +15,10 @@ import type { Clock } from '../shared/clock.js';
  * INSERT is in flight at a time, and the ids that arrive meanwhile go in the next one
  * (as a database groups commits). Under load that is one statement per batch, not one
  * per request; a lone request is written at once.
+ *
+ * What is kept of a jti is its SHA-256: the client picks the jti, and one it made
+ * unstorable (a NUL, a lone surrogate, kilobytes) must not fail the batch it shares
+ * with other clients' requests.
  */
 export class ReplayStore {
   #nextCleanupAt = 0;
@@ -30,11 +38,12 @@ export class ReplayStore {
    * cannot both win it.
    */
   firstUse(issuer: string, jti: string, expiresAt: Date): Promise<boolean> {
-    const key = `${issuer}\n${jti}`;
+    const digest = createHash('sha256').update(jti).digest('base64url');
+    const key = `${issuer}\n${digest}`;
     this.#pending ??= new Map();
     // The same id twice in one batch: the second is a replay of the first.
     if (this.#pending.has(key)) return Promise.resolve(false);
-    const use = pendingUse(issuer, jti, expiresAt);
+    const use = pendingUse(issuer, digest, expiresAt);
     this.#pending.set(key, use);
     if (!this.#writing) void this.#writeBatches();
     return use.promise;
@@ -48,8 +57,13 @@ export class ReplayStore {
   async #writeBatches(): Promise<void> {
     this.#writing = true;
     while (this.#pending) {
-      const batch = [...this.#pending.values()];
-      this.#pending = undefined;
+      // In key order, as every process writes: two processes inserting {X, Y} and {Y, X}
+      // would each wait for the other's row, and PostgreSQL would abort one batch.
+      const batch = [...this.#pending.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).slice(0, MAX_BATCH_ROWS).map(([key, use]) => {
+        this.#pending!.delete(key);
+        return use;
+      });
+      if (this.#pending.size === 0) this.#pending = undefined;
       try {
         const won = await this.#insert(batch);
         for (const use of batch) use.resolve(won.has(`${use.issuer}\n${use.jti}`));
@@ -85,6 +99,7 @@ export class ReplayStore {
 
 interface PendingUse {
   readonly issuer: string;
+  /** The jti's SHA-256, base64url. */
   readonly jti: string;
   readonly expiresAt: Date;
   readonly promise: Promise<boolean>;

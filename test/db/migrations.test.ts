@@ -50,7 +50,7 @@ async function tables(): Promise<string[]> {
 
 describe('migrations', () => {
   it('create the whole data model, with comments on every table', async () => {
-    expect(await migrateLatest(knex)).toEqual(['001_initial', '002_status_list', '003_usage_guards_outbox', '004_console', '005_grants', '006_identities', '007_console_secret_views', '008_keyless_credentials']);
+    expect(await migrateLatest(knex)).toEqual(['001_initial', '002_status_list', '003_usage_guards_outbox', '004_console', '005_grants', '006_identities', '007_console_secret_views', '008_keyless_credentials', '009_used_jti_digests']);
     expect(await tables()).toEqual(TABLES);
     const comments = await knex.raw<{ rows: Array<{ relname: string; comment: string | null }> }>(
       "select c.relname, obj_description(c.oid, 'pg_class') as comment from pg_class c where c.relkind = 'r' and c.relname = any(?)",
@@ -77,13 +77,13 @@ describe('migrations', () => {
   });
 
   it('roll all the way down, and up again', async () => {
-    expect(await migrateDownAll(knex)).toEqual(['008_keyless_credentials', '007_console_secret_views', '006_identities', '005_grants', '004_console', '003_usage_guards_outbox', '002_status_list', '001_initial']);
+    expect(await migrateDownAll(knex)).toEqual(['009_used_jti_digests', '008_keyless_credentials', '007_console_secret_views', '006_identities', '005_grants', '004_console', '003_usage_guards_outbox', '002_status_list', '001_initial']);
     expect(await tables()).toEqual([]);
     const functions = await knex.raw<{ rows: unknown[] }>("select 1 from pg_proc where proname = 'audit_events_append_only'");
     expect(functions.rows).toEqual([]);
     const sequences = await knex.raw<{ rows: unknown[] }>("select 1 from pg_class where relname = 'status_list_index_seq'");
     expect(sequences.rows).toEqual([]);
-    expect(await migrateLatest(knex)).toEqual(['001_initial', '002_status_list', '003_usage_guards_outbox', '004_console', '005_grants', '006_identities', '007_console_secret_views', '008_keyless_credentials']);
+    expect(await migrateLatest(knex)).toEqual(['001_initial', '002_status_list', '003_usage_guards_outbox', '004_console', '005_grants', '006_identities', '007_console_secret_views', '008_keyless_credentials', '009_used_jti_digests']);
     expect(await tables()).toEqual(TABLES);
   });
 });
@@ -162,7 +162,7 @@ describe('005_grants', () => {
     const availableTo = await knex.raw<{ rows: unknown[] }>("select 1 from information_schema.columns where table_name = 'resource_servers' and column_name = 'available_to'");
     expect(availableTo.rows).toEqual([]);
 
-    expect(await migrateLatest(knex)).toEqual(['005_grants', '006_identities', '007_console_secret_views', '008_keyless_credentials']);
+    expect(await migrateLatest(knex)).toEqual(['005_grants', '006_identities', '007_console_secret_views', '008_keyless_credentials', '009_used_jti_digests']);
     expect(await tables()).toEqual(TABLES);
   });
 });

@@ -124,6 +124,19 @@ describe('private_key_jwt', () => {
     expect((await usageReasons(clientId)).filter((reason) => reason === 'assertion_replayed')).toHaveLength(9);
   });
 
+  it('takes any jti the client picks (a NUL, a lone surrogate, 3,000 characters) once, without failing the requests written with it', async () => {
+    const key = await clientKey();
+    const clientId = await createPublicKeyKeypair([key]);
+    const odd = ['with\u0000nul', 'lone \uD800 surrogate', 'another lone \uD801 surrogate', 'x'.repeat(3000)];
+    const assertions = [...(await Promise.all(odd.map((jti) => assertion(clientId, key, { jti })))), ...(await Promise.all(Array.from({ length: 6 }, () => assertion(clientId, key))))];
+    // All at once, so that they share the replay store's batched writes.
+    const first = await Promise.all(assertions.map(async (signed) => (await tokenWithAssertion(signed)).status));
+    expect(first).toEqual(assertions.map(() => 200));
+    const again = await Promise.all(assertions.slice(0, odd.length).map(async (signed) => (await tokenWithAssertion(signed)).status));
+    expect(again).toEqual(odd.map(() => 401));
+    expect((await usageReasons(clientId)).filter((reason) => reason === 'assertion_replayed')).toHaveLength(odd.length);
+  });
+
   it('takes no secret, and a secret keypair takes no assertion', async () => {
     const key = await clientKey();
     const clientId = await createPublicKeyKeypair([key]);
