@@ -122,7 +122,10 @@ function refusalFor(error: unknown): TokenRefusal {
   // The two an admin setting up a client most needs told apart from a bad signature.
   if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud') return new InvalidClient('assertion_audience_mismatch');
   if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'iss') return new InvalidClient('assertion_issuer_mismatch');
-  if (error instanceof errors.JOSEError && !(error instanceof errors.JWKSTimeout) && !(error instanceof errors.JWKSInvalid)) return new InvalidClient('assertion_invalid');
-  // A time-out, a failed fetch or a bad answer from a trusted issuer: not the client's fault.
+  // A time-out, a failed fetch or a bad answer (not 200, not JSON, not a key set: jose's
+  // generic error is thrown by its remote key set alone) from a trusted issuer: not the
+  // client's fault, and worth retrying.
+  const issuerFailed = error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || (error instanceof errors.JOSEError && error.code === 'ERR_JOSE_GENERIC');
+  if (error instanceof errors.JOSEError && !issuerFailed) return new InvalidClient('assertion_invalid');
   return new IssuerUnreachable(error);
 }

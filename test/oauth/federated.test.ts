@@ -165,4 +165,19 @@ describe('federated keypairs', () => {
     const withSecret = await kg.http.post('/token').type('form').auth(clientId, 'kgs_0000000000000000000000000000000000000000000000000').send({ grant_type: 'client_credentials' });
     expect(withSecret.status).toBe(401);
   });
+
+  it('answers 503 too when the issuer answers its key set URL with an error, not 401 for the client', async () => {
+    const broken = await startTestIssuer();
+    try {
+      // The test issuer answers 404 here, as an issuer that moved or is failing would.
+      await trust({ issuer: broken.issuer, name: 'broken', jwksUri: `${broken.issuer}/moved/jwks` });
+      const clientId = await createFederatedKeypair({ issuer: broken.issuer, subject: SERVICE_ACCOUNT });
+      const response = await tokenWith(clientId, await broken.token({ sub: SERVICE_ACCOUNT, aud: kg.issuer }));
+      expect(response.status).toBe(503);
+      expect(response.body.error).toBe('temporarily_unavailable');
+      expect(await usageReasons(clientId)).toEqual(['issuer_unreachable']);
+    } finally {
+      await broken.close();
+    }
+  });
 });
