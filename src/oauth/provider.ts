@@ -26,6 +26,9 @@ export interface ProviderDeps {
 /** Default token lifetime when a resource server names none: 300 (seconds). */
 const DEFAULT_ACCESS_TOKEN_TTL = 300;
 
+/** How far a DPoP proof's iat may be from now, either way: oidc-provider's fixed window. */
+const DPOP_IAT_WINDOW_SECONDS = 300;
+
 /**
  * oidc-provider configured for one job: the client-credentials grant, JWT access
  * tokens (RFC 9068) per resource server, clients from Keygate's keypairs.
@@ -95,8 +98,10 @@ export function buildProvider(deps: ProviderDeps): Provider {
   // oidc-provider's replay checks (DPoP proofs) go to the database, seen by every process,
   // instead of its adapter (which the stateless adapter refuses). Its own namespace: a
   // client's DPoP proof and client assertion may not share a jti by accident.
+  // oidc-provider asks for now + 300 s, yet takes a proof whose iat is up to 300 s ahead,
+  // which stays acceptable until iat + 300 s: the id is kept that much longer.
   provider.ReplayDetection.unique = (issuer: string, jti: string, exp: number) =>
-    deps.replays.firstUse(`oidc-provider:${issuer}`, jti, new Date(exp * 1000)).catch((error: unknown) => {
+    deps.replays.firstUse(`oidc-provider:${issuer}`, jti, new Date((exp + DPOP_IAT_WINDOW_SECONDS) * 1000)).catch((error: unknown) => {
       // A database that cannot answer is a 503 to retry, as when the keypair cannot be read.
       throw isDatabaseUnavailable(error) ? new DatabaseUnavailable(error) : error;
     });

@@ -94,6 +94,19 @@ describe('DPoP at the token endpoint', () => {
       expect(response.body.error).toBe('invalid_dpop_proof');
     }
   });
+
+  it('refuses a proof dated up to 300 s ahead again for as long as its iat keeps it acceptable', async () => {
+    const { keypair, clientSecret } = await createKeypair(kg.keygate, { owner: { environmentId: tenant.environmentId } });
+    const client = { clientId: keypair.clientId, clientSecret };
+    const ahead = await proof(await proofKey(), kg.issuer, { iat: Math.floor(Date.now() / 1000) + 290 });
+    expect((await tokenRequest(client, ahead)).status).toBe(200);
+    // 301 s on for Keygate's clock (which dates the replay rows), while oidc-provider,
+    // on the real clock, still finds the iat recent: a replay must still be caught.
+    kg.clock.advance((Date.now() - kg.clock.now().getTime()) / 1000 + 301);
+    const replayed = await tokenRequest(client, ahead);
+    expect(replayed.status).toBe(400);
+    expect(replayed.body.error).toBe('invalid_dpop_proof');
+  });
 });
 
 // Two processes need a real PostgreSQL (the embedded PGlite belongs to one process).
