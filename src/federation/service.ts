@@ -96,7 +96,9 @@ export class TrustedIssuerService {
         before: pick(before, changed),
         after: { ...pick(after, changed), ...(clientIds.length > 0 && { keypairsNotified: clientIds.length }) },
       }, now);
-      // Its own id too: a process holding its keys (the token path's JWKS cache) drops them.
+      // The keypairs using it reload, with the new configuration; the token path's key
+      // sets are keyed by that configuration, so they start from the new keys. Its own id
+      // too, for any process that caches the issuer itself.
       await this.deps.changes.publish(trx, [id, ...clientIds]);
     });
     return this.get(id);
