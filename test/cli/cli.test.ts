@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
@@ -63,8 +63,21 @@ describe('keygate keys and admin-token', () => {
     expect(retired.stdout.trim()).toBe('no key is old enough to retire');
   });
 
+  it('admin-token and console-link never create signing keys: without KEYS_FILE they say what to do', async () => {
+    const missing = path.join(dir, 'not-the-servers', 'jwks.json');
+    for (const args of [['admin-token', '--operator'], ['console-link', '--operator']]) {
+      const result = await runCli(args, { KEYS_FILE: missing }, dir);
+      expect(result.code, args.join(' ')).toBe(1);
+      expect(result.stderr).toContain(`keygate: no signing keys at ${missing} to sign`);
+      expect(result.stdout).toBe('');
+    }
+    await expect(access(missing)).rejects.toThrow();
+  });
+
   it('admin-token --operator mints a token for OPERATOR_EMAIL', async () => {
     const env = { KEYS_FILE: path.join(dir, 'operator.json'), OPERATOR_EMAIL: 'ops@example.com' };
+    // The server's keys, as its first start (or `keys list`) writes them.
+    expect((await runCli(['keys', 'list'], env, dir)).code).toBe(0);
     const minted = await runCli(['admin-token', '--operator', '--ttl', '60'], env, dir);
     expect(minted.code).toBe(0);
     const payload = JSON.parse(Buffer.from(minted.stdout.trim().split('.')[1]!, 'base64url').toString()) as Record<string, number | string>;
@@ -130,11 +143,11 @@ describe('keygate migrate', () => {
     const env = { DATA_DIR: path.join(dir, 'migrate-data'), KEYS_FILE: path.join(dir, 'migrate.json') };
     const up = await runCli(['migrate'], env, dir);
     expect(up.code).toBe(0);
-    expect(up.stdout.trim()).toBe('applied: 001_initial, 002_status_list, 003_usage_guards_outbox, 004_console, 005_grants, 006_identities, 007_console_secret_views, 008_keyless_credentials');
+    expect(up.stdout.trim()).toBe('applied: 001_initial, 002_status_list, 003_usage_guards_outbox, 004_console, 005_grants, 006_identities, 007_console_secret_views, 008_keyless_credentials, 009_used_jti_digests');
     const again = await runCli(['migrate'], env, dir);
     expect(again.stdout.trim()).toBe('nothing to do');
     const down = await runCli(['migrate', '--down'], env, dir);
     expect(down.code).toBe(0);
-    expect(down.stdout.trim()).toBe('rolled back: 008_keyless_credentials, 007_console_secret_views, 006_identities, 005_grants, 004_console, 003_usage_guards_outbox, 002_status_list, 001_initial');
+    expect(down.stdout.trim()).toBe('rolled back: 009_used_jti_digests, 008_keyless_credentials, 007_console_secret_views, 006_identities, 005_grants, 004_console, 003_usage_guards_outbox, 002_status_list, 001_initial');
   });
 });
