@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import type { Config } from '../config/config.js';
 import { ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from '../signing/admin_token.js';
-import { loadKeySet } from '../signing/keystore.js';
+import { loadKeySet, type KeySet } from '../signing/keystore.js';
 import type { Problem } from './api_types.js';
 import { CliError, EXIT, exitCodeForStatus, UsageError } from './errors.js';
 import { withLocalIssuer } from './local_server.js';
@@ -14,21 +14,26 @@ export interface AdminOptions {
 }
 
 /**
- * The operator's admin token, signed with the server's keys. A client must never
- * create signing keys: loadKeySet would write a fresh key set that the server does
- * not know, so a missing KEYS_FILE is an error here, not a first start.
+ * The server's signing keys, for a command that signs with them (an operator token, a
+ * console link). A client must never create signing keys: loadKeySet would write a
+ * fresh key set that the server does not know, so a missing KEYS_FILE is an error here,
+ * not a first start. `what` is what the keys would sign; `instead` the way round it.
  */
-async function operatorToken(config: Config): Promise<string> {
+export async function serverKeySet(config: Config, what: string, instead = ''): Promise<KeySet> {
   if (config.keysJwks === undefined) {
     try {
       await access(config.keysFile);
     } catch {
-      throw new CliError(
-        `no signing keys at ${config.keysFile} to sign an operator token with: run keygate where the server keeps its keys (KEYS_FILE or KEYS_JWKS), or give --token or KEYGATE_TOKEN`,
-      );
+      throw new CliError(`no signing keys at ${config.keysFile} to sign ${what} with: run keygate where the server keeps its keys (KEYS_FILE or KEYS_JWKS)${instead}`);
     }
   }
-  return mintAdminToken(config, await loadKeySet(config), config.operatorEmail, Math.min(ADMIN_TOKEN_TTL_SECONDS, config.adminTokenMaxLifetimeSeconds));
+  return loadKeySet(config);
+}
+
+/** The operator's admin token, signed with the server's keys. */
+async function operatorToken(config: Config): Promise<string> {
+  const keys = await serverKeySet(config, 'an operator token', ', or give --token or KEYGATE_TOKEN');
+  return mintAdminToken(config, keys, config.operatorEmail, Math.min(ADMIN_TOKEN_TTL_SECONDS, config.adminTokenMaxLifetimeSeconds));
 }
 
 /** The admin API over HTTP, as the operator (a token signed from keys/) unless told otherwise. */
@@ -58,6 +63,10 @@ export class AdminClient {
 
   /** `timeoutMs`: for a call that is only a check, so a host that never answers does not hold the command up. */
   async call<T>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+    // The last guard for ids typed into paths (asId is the first): fetch resolves a "."
+    // or ".." segment, even encoded, and would send the request to another route.
+    const dotSegment = path.split('?')[0]!.split('/').find((segment) => /^(\.|%2e){1,2}$/i.test(segment));
+    if (dotSegment !== undefined) throw new UsageError(`not an id: ${JSON.stringify(dotSegment)}`);
     let response: Response;
     let text: string;
     try {

@@ -1,7 +1,7 @@
 import { AdminClient, type AdminOptions } from './admin_client.js';
 import type { Page } from './api_types.js';
 import { UsageError } from './errors.js';
-import { fields, table } from './format.js';
+import { fields, table, terminalSafe } from './format.js';
 import { defineCommand, type Command, type FlagValues, type Flags } from './options.js';
 
 /** Flags every admin command takes: where the server is, who calls it, and JSON output for scripts. */
@@ -31,7 +31,7 @@ export function defineAdminCommand<const F extends AdminFlags>(group: {
       const { url, token, json } = values as FlagValues<typeof ADMIN_FLAGS>;
       const client = await AdminClient.connect(config, { url, token, json: json ?? false } satisfies AdminOptions);
       const result = await group.run(client, action, id, values);
-      process.stdout.write(typeof result === 'string' ? result : `${JSON.stringify(result, null, 2)}\n`);
+      process.stdout.write(typeof result === 'string' ? terminalSafe(result) : `${JSON.stringify(result, null, 2)}\n`);
     },
   });
 }
@@ -43,9 +43,26 @@ export function requireValue(value: string | undefined, flag: string): string {
   return value;
 }
 
+/** Keygate's ids (kp_3hQ…, env_…): what the CLI puts into a request's path as typed. */
+const ID_SHAPE = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * `value` as one plain path segment, or a usage error: an "id" such as
+ * `x/../../accounts/acc_1` would otherwise send the request to another route.
+ */
+export function asId(value: string, label: string): string {
+  if (!ID_SHAPE.test(value)) throw new UsageError(`${label} is not an id (letters, digits, _ and -, like kp_3hQ…): ${JSON.stringify(value)}`);
+  return value;
+}
+
 export function requireId(id: string | undefined, what: string): string {
   if (!id) throw new UsageError(`name the ${what}: keygate … ${what} ID`);
-  return id;
+  return asId(id, `the ${what} ID`);
+}
+
+/** An id given as a flag (--account ID), required. */
+export function requireIdFlag(value: string | undefined, flag: string): string {
+  return asId(requireValue(value, flag), flag);
 }
 
 export function unknownAction(group: string, action: string | undefined): UsageError {

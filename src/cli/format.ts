@@ -1,5 +1,15 @@
 // Plain-text output for people: aligned tables and `key  value` lines.
 
+/**
+ * Text for a terminal with its control characters (C0 but newline and tab, DEL, C1)
+ * shown as \u escapes: a name or comment an admin typed must not move the cursor,
+ * rewrite lines or set the clipboard (OSC 52) of the operator who lists it. --json
+ * output is JSON, escaped already.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Prints rows as an aligned table. */
 export function table(rows: Array<Record<string, string>>): string {
   if (rows.length === 0) return '(none)\n';

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from '../config/config.js';
 import { COMMANDS } from './commands/index.js';
 import { CliError, EXIT, UsageError } from './errors.js';
+import { terminalSafe } from './format.js';
 import { parseCommandLine } from './options.js';
 import { commandUsage, USAGE } from './usage.js';
 import { packageVersion } from './version.js';
@@ -45,7 +46,7 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`${JSON.stringify(failure.toJson())}\n`);
   } else {
     // One line, no stack (and no 40-line usage text): the operator needs to know which setting to fix.
-    process.stderr.write(`keygate: ${failure.message}${failure.hint ? `\n  ${failure.hint}` : ''}\n`);
+    process.stderr.write(terminalSafe(`keygate: ${failure.message}${failure.hint ? `\n  ${failure.hint}` : ''}\n`));
   }
   if (!(error instanceof CliError) && !(error instanceof ConfigError) && process.env.LOG_LEVEL === 'debug') process.stderr.write(`${(error as Error).stack}\n`);
   process.exit(failure.exitCode);

@@ -86,6 +86,20 @@ describe('keygate keypairs', () => {
     expect(gone.stderr.trim()).toBe('keygate: Keypair not found.');
   });
 
+  it('prints names and comments with their control characters escaped, so a name cannot drive the terminal', async () => {
+    // OSC 52 (write the clipboard) and a carriage return that would overwrite the line.
+    const name = 'innocent\u001b]52;c;ZXZpbA==\u0007\rrewritten';
+    const created = await keygate('keypairs', 'create', '--name', name, '--comment', 'bell\u0007', '--scopes', 'read', '--json');
+    expect(created.code, created.stderr).toBe(0);
+    const { clientId } = JSON.parse(created.stdout) as { clientId: string };
+    for (const printed of [(await keygate('keypairs', 'show', clientId)).stdout, (await keygate('keypairs', 'list')).stdout]) {
+      expect(printed).toContain('innocent\\u001b]52;c;ZXZpbA==\\u0007\\u000drewritten');
+      expect(printed).not.toMatch(/[\u0007\u001b\r]/);
+    }
+    expect((await keygate('keypairs', 'show', clientId)).stdout).toContain('bell\\u0007');
+    expect((await keygate('keypairs', 'delete', clientId)).code).toBe(0);
+  });
+
   it('gives scripts the secret with --json, once, and takes a calendar date as expiry', async () => {
     const day = new Date(Date.now() + 40 * 86_400_000).toISOString().slice(0, 10);
     const created = await keygate('keypairs', 'create', '--name', 'scripted', '--scopes', 'read', '--expires', day, '--json');
@@ -223,8 +237,8 @@ describe('how the CLI finds the server and signs in', () => {
 
   it('explains a refused token it signed itself, and accepts one given with KEYGATE_TOKEN', async () => {
     const foreign = path.join(dir, 'foreign', 'jwks.json');
-    // admin-token creates a key set the server has never seen.
-    expect((await runCli(['admin-token', '--operator'], { ...env, KEYS_FILE: foreign }, dir)).code).toBe(0);
+    // A key set the server has never seen.
+    expect((await runCli(['keys', 'list'], { ...env, KEYS_FILE: foreign }, dir)).code).toBe(0);
     const refused = await runCli(['accounts', 'list'], { ...env, KEYGATE_URL: server.url, KEYS_FILE: foreign }, dir);
     expect(refused.code).toBe(6);
     expect(refused.stderr).toMatch(/^keygate: The token signature is not valid\.\n {2}\(the CLI signed an operator token for operator@localhost with the keys in .*foreign.jwks\.json/);
@@ -265,6 +279,20 @@ describe('keygate accounts, environments, users, admins, resource-servers', () =
     expect(reports.code).toBe(0);
     expect(reports.stdout).toMatch(/scopes\s+reports:read reports:export\n/);
     expect((await keygate('resource-servers', 'list')).stdout).toMatch(new RegExp(`https://reports\\.acme\\.test/\\s+Reports\\s+reports:read reports:export\\s+120\\s+${account.id}\\b`));
+
+    // Ids that would climb out of their route (fetch resolves "..") are refused before any call.
+    for (const args of [
+      ['keypairs', 'delete', `kp_x/../../environments/${environment.id}`],
+      ['keypairs', 'list', '--environment', `${environment.id}/../../accounts/${account.id}`],
+      ['admins', 'revoke', '--user', '..', '--environment', environment.id],
+      ['admins', 'revoke', '--user', '%2e%2e', '--environment', environment.id],
+      ['environments', 'list', '--account', `${account.id}/..`],
+    ]) {
+      const refused = await keygate(...args);
+      expect(refused.code, args.join(' ')).toBe(2);
+      expect(refused.stderr, args.join(' ')).toMatch(/^keygate: .*(is not an id|not an id)/);
+    }
+    expect((await keygate('environments', 'list', '--account', account.id)).stdout).toMatch(new RegExp(`${environment.id}\\s+production\\s+active`));
 
     expect((await keygate('admins', 'revoke', '--user', user.id, '--environment', environment.id)).code).toBe(0);
     expect((await keygate('environments', 'close', environment.id)).stdout).toContain('closed environment');

@@ -1,5 +1,5 @@
 import { ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from '../../signing/admin_token.js';
-import { loadKeySet } from '../../signing/keystore.js';
+import { serverKeySet } from '../admin_client.js';
 import { UsageError } from '../errors.js';
 import { withLocalIssuer } from '../local_server.js';
 import { defineCommand, wholeNumber } from '../options.js';
@@ -21,7 +21,7 @@ export const adminToken = defineCommand({
     if (ttl < 1 || ttl > longest) throw new UsageError(`--ttl must be 1 to ${longest} seconds`);
     const named = values.url ?? (process.env.KEYGATE_URL || undefined);
     const server = values.email === undefined ? await withLocalIssuer(config, named) : await checkUserBeforeMinting(config, values.url, values.email);
-    const token = await mintAdminToken(server, await loadKeySet(server), values.email ?? server.operatorEmail, ttl);
+    const token = await mintAdminToken(server, await serverKeySet(server, 'an admin token'), values.email ?? server.operatorEmail, ttl);
     process.stdout.write(`${token}\n`);
   },
 });

@@ -1,4 +1,4 @@
-import { ADMIN_FLAGS, defineAdminCommand, requireValue, unknownAction } from '../admin_command.js';
+import { ADMIN_FLAGS, asId, defineAdminCommand, requireValue, unknownAction } from '../admin_command.js';
 import { UsageError } from '../errors.js';
 import { resolveUser } from '../user_lookup.js';
 
@@ -11,7 +11,9 @@ export const admins = defineAdminCommand({
     const given = requireValue(values.user, '--user');
     if (Boolean(values.account) === Boolean(values.environment)) throw new UsageError('give --account ID or --environment ID');
     const user = await resolveUser(client, given);
-    const path = `${values.account ? `/accounts/${values.account}` : `/environments/${values.environment}`}/admins/${encodeURIComponent(user)}`;
+    const owner = values.account ? `/accounts/${asId(values.account, '--account')}` : `/environments/${asId(values.environment!, '--environment')}`;
+    // An email as one segment (encoded); anything else must be a user id.
+    const path = `${owner}/admins/${user.includes('@') ? encodeURIComponent(user) : asId(user, '--user')}`;
     const result = await client.call(action === 'grant' ? 'PUT' : 'DELETE', path);
     return values.json ? (result ?? { revoked: user }) : `${action === 'grant' ? 'granted' : 'revoked'} admin for ${given === user ? user : `${given} (${user})`} on ${values.account ?? values.environment}\n`;
   },

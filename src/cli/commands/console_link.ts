@@ -1,5 +1,5 @@
 import { mintConsoleLink } from '../../console/sign_in.js';
-import { loadKeySet } from '../../signing/keystore.js';
+import { serverKeySet } from '../admin_client.js';
 import { UsageError } from '../errors.js';
 import { withLocalIssuer } from '../local_server.js';
 import { defineCommand } from '../options.js';
@@ -17,7 +17,7 @@ export const consoleLink = defineCommand({
     if (values.operator === (values.email !== undefined)) throw new UsageError('console-link takes --operator or --email E');
     const named = values.url ?? (process.env.KEYGATE_URL || undefined);
     const server = values.email === undefined ? await withLocalIssuer(config, named) : await checkUserBeforeMinting(config, values.url, values.email);
-    const link = await mintConsoleLink(server, await loadKeySet(server), values.email ?? server.operatorEmail);
+    const link = await mintConsoleLink(server, await serverKeySet(server, 'a console link'), values.email ?? server.operatorEmail);
     process.stdout.write(`${link}\nOpen it in a browser within 10 minutes; it signs in once.\n`);
   },
 });

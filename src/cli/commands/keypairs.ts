@@ -1,8 +1,8 @@
 import type { AdminClient } from '../admin_client.js';
 import type { AuditEvent, Keypair, Me, Page, Usage } from '../api_types.js';
-import { ADMIN_FLAGS, defineAdminCommand, requireId, requireValue, words } from '../admin_command.js';
+import { ADMIN_FLAGS, asId, defineAdminCommand, requireId, requireValue, words } from '../admin_command.js';
 import { UsageError } from '../errors.js';
-import { table } from '../format.js';
+import { table, terminalSafe } from '../format.js';
 import type { FlagValues, Flags } from '../options.js';
 import { readPublicKeys } from '../public_key_file.js';
 import { eventRow, keypairRow, showCreated, showKeypair, showSecret, showUsage } from './keypairs_view.js';
@@ -38,7 +38,7 @@ const KEYPAIR_FLAGS = {
 
 type KeypairValues = FlagValues<typeof KEYPAIR_FLAGS>;
 
-const note = (text: string) => process.stderr.write(`${text}\n`);
+const note = (text: string) => process.stderr.write(`${terminalSafe(text)}\n`);
 
 /**
  * `--expires 7d`, `--expires 3600`, `--expires 2027-01-31T12:00:00Z` or `--expires 2027-01-31`
@@ -144,8 +144,8 @@ async function credentialUpdate(values: KeypairValues): Promise<Record<string, u
  */
 async function owner(client: AdminClient, values: KeypairValues): Promise<string> {
   if (values.environment && values.account) throw new UsageError('give --environment or --account, not both');
-  if (values.environment) return `/environments/${values.environment}`;
-  if (values.account) return `/accounts/${values.account}`;
+  if (values.environment) return `/environments/${asId(values.environment, '--environment')}`;
+  if (values.account) return `/accounts/${asId(values.account, '--account')}`;
   const me = await client.call<Me>('GET', '/me');
   const environments: Array<{ id: string; name: string }> = [];
   for (const membership of me.memberships) {
