@@ -24,16 +24,27 @@ export const PRIVATE_KEY_MESSAGE = 'is a private key: paste only its public half
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Whether a paste holds a private key, in any of the forms accepted: then it must never be echoed back. */
+/** A private member's name as a JSON member, wherever it is: found in pastes that are not JSON too. */
+const PRIVATE_MEMBER_TEXT = new RegExp(`"(?:${PRIVATE_MEMBERS.join('|')})"\\s*:`);
+
+/**
+ * Whether a paste holds a private key, in any form, accepted or not (a trailing comma,
+ * two JWKs one after the other, a key nested in another object): then it must never be
+ * echoed back. Read as text first, then as JSON for member names spelled with escapes.
+ */
 export function holdsPrivateKey(text: string): boolean {
-  if (/PRIVATE KEY/.test(text)) return true;
+  if (/PRIVATE KEY/.test(text) || PRIVATE_MEMBER_TEXT.test(text)) return true;
   try {
-    const parsed: unknown = JSON.parse(text);
-    const keys = isRecord(parsed) && Array.isArray(parsed.keys) ? parsed.keys : Array.isArray(parsed) ? parsed : [parsed];
-    return keys.some((key) => isRecord(key) && PRIVATE_MEMBERS.some((member) => member in key));
+    return hasPrivateMember(JSON.parse(text));
   } catch {
     return false;
   }
+}
+
+function hasPrivateMember(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasPrivateMember);
+  if (!isRecord(value)) return false;
+  return PRIVATE_MEMBERS.some((member) => member in value) || Object.values(value).some(hasPrivateMember);
 }
 
 /**

@@ -40,10 +40,19 @@ describe('console keyless forms', () => {
     const before = await keypairCount();
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jwk = privateKey.export({ format: 'jwk' });
-    for (const paste of [privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), JSON.stringify({ keys: [jwk] })]) {
+    const json = JSON.stringify(jwk);
+    const pastes = [
+      privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      JSON.stringify({ keys: [jwk] }),
+      // Not JSON the server can read, yet holding a private key all the same.
+      `${json.slice(0, -1)},}`,
+      `${json}\n${json}`,
+      JSON.stringify({ jwk }),
+    ];
+    for (const paste of pastes) {
       const page = await create({ credentialType: 'public_key', publicKeys: paste });
       expect(page.status).toBe(400);
-      expect(errorsOf(page.text)[0]).toMatch(/^publicKeys is a private key/);
+      expect(errorsOf(page.text)[0], paste).toMatch(/^publicKeys is a private key/);
       expect(page.text).not.toContain(jwk.d!);
       // The PEM's first line of key material (the JWK's is its d, checked above).
       if (paste.includes('\n')) expect(page.text).not.toContain(paste.split('\n')[1]!);
