@@ -162,7 +162,7 @@ describe('console guidance (issue 18)', () => {
     const secret = await page.locator('#secret').inputValue();
     const curl = (await page.locator('#curl').textContent())!;
     // Granted only at a resource server that is not the default: every snippet names it.
-    expect(curl).toBe(`curl -s -u "${clientId}:${secret}" -d grant_type=client_credentials -d resource=${apiIdentifier} ${kg.issuer}/token`);
+    expect(curl).toBe(`curl -s -u "${clientId}:${secret}" -d grant_type=client_credentials --data-urlencode resource=${apiIdentifier} ${kg.issuer}/token`);
     for (const [button, expected] of [['Copy client_id', clientId], ['Copy secret', secret], ['Copy curl', curl]] as const) {
       await page.getByRole('button', { name: button }).click();
       await expect.poll(() => clipboardText(page)).toBe(expected);

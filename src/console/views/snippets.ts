@@ -23,9 +23,20 @@ const tokenUrl = (target: SnippetTarget) => `${target.issuer}/token`;
 /** A JavaScript or Python string literal (JSON's quoting is valid in both, and in Go). */
 const quote = (text: string) => JSON.stringify(text);
 
+/**
+ * One shell word: as it is when it holds nothing a shell reads specially, else in single
+ * quotes. A resource identifier may hold a query (`?tenant=a&region=eu`), whose `&` would
+ * otherwise send curl to the background and run the rest as another command.
+ */
+export function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/** ` --data-urlencode resource=…` when the request must name its resource server: encoded, as a URL's `&` and `=` would split a plain -d. */
+const resourceArgument = (target: SnippetTarget) => (target.namesResource ? ` --data-urlencode ${shellWord(`resource=${target.audience}`)}` : '');
+
 export function curlSnippet(target: SnippetTarget, clientSecret: string): string {
-  const resource = target.namesResource ? ` -d resource=${target.audience}` : '';
-  return `curl -s -u "${target.clientId}:${clientSecret}" -d grant_type=client_credentials${resource} ${tokenUrl(target)}`;
+  return `curl -s -u "${target.clientId}:${clientSecret}" -d grant_type=client_credentials${resourceArgument(target)} ${shellWord(tokenUrl(target))}`;
 }
 
 export function nodeSnippet(target: SnippetTarget): string {
@@ -133,9 +144,8 @@ const { access_token, expires_in } = await client.clientCredentialsGrant(config,
 
 /** A federated workload's token request: its platform token, read from a file, is the client assertion. */
 export function federatedCurlSnippet(target: SnippetTarget): string {
-  const resource = target.namesResource ? ` -d resource=${target.audience}` : '';
   return `# /var/run/keygate/token: the platform's token for this workload (e.g. a projected Kubernetes service-account token)
-curl -s ${tokenUrl(target)} -d grant_type=client_credentials -d client_id=${target.clientId}${resource} \\
+curl -s ${shellWord(tokenUrl(target))} -d grant_type=client_credentials -d client_id=${target.clientId}${resourceArgument(target)} \\
   -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \\
   --data-urlencode client_assertion@/var/run/keygate/token`;
 }
