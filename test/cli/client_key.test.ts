@@ -53,6 +53,18 @@ describe('keygate client-key new', () => {
     expect((await keygate('client-key', 'new', '--out', path.join(dir, 'x.pem'), '--alg', 'HS256')).stderr).toContain('--alg takes ES256, RS256, EdDSA');
     expect((await keygate('client-key', 'new')).code).toBe(2);
   });
+
+  it('leaves nothing half made: the same file for both halves, or a --public-out it cannot write, writes no private key', async () => {
+    const out = path.join(dir, 'half.pem');
+    for (const publicOut of [out, path.join(dir, 'no-such-dir', 'public.json')]) {
+      const refused = await keygate('client-key', 'new', '--out', out, '--public-out', publicOut);
+      expect(refused.code, refused.stderr).toBe(2);
+      expect(refused.stderr).toContain('--public-out');
+      await expect(stat(out)).rejects.toThrow();
+    }
+    // So a second try with a good --public-out goes through.
+    expect((await keygate('client-key', 'new', '--out', out, '--public-out', path.join(dir, 'half.json'))).code).toBe(0);
+  });
 });
 
 describe('keygate keypairs create --public-key', () => {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import { UsageError } from '../errors.js';
 import { defineCommand } from '../options.js';
@@ -38,12 +39,23 @@ export const clientKey = defineCommand({
     for (const [flag, file] of [['--out', values.out], ['--public-out', values['public-out']]] as const) {
       if (file !== undefined && existsSync(file)) throw new UsageError(`${flag} ${file} exists: keygate never overwrites a key file; pick another name or remove it first`);
     }
+    if (values['public-out'] !== undefined && path.resolve(values['public-out']) === path.resolve(values.out)) {
+      throw new UsageError('--public-out names the same file as --out: the public key goes to a file of its own');
+    }
     const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' && { modulusLength: 3072 }) });
     const jwk = await exportJWK(publicKey);
     const publicJwk = { ...jwk, kid: await calculateJwkThumbprint(jwk, 'sha256'), alg, use: 'sig' };
     const publicText = `${JSON.stringify(publicJwk, null, 2)}\n`;
     await writeNewFile(values.out, await exportPKCS8(privateKey), 0o600, '--out');
-    if (values['public-out']) await writeNewFile(values['public-out'], publicText, 0o644, '--public-out');
+    if (values['public-out']) {
+      try {
+        await writeNewFile(values['public-out'], publicText, 0o644, '--public-out');
+      } catch (error) {
+        // A private key whose public half was never shown is of no use, and would block a rerun.
+        await rm(values.out, { force: true });
+        throw error;
+      }
+    }
     process.stdout.write(publicText);
     process.stderr.write(`private key written to ${values.out} (mode 0600): keep it there, it never goes to Keygate\n`);
   },
