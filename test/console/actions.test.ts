@@ -1,7 +1,7 @@
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintConsoleLink } from '../../src/console/sign_in.js';
 import { createUser, type TestUser } from '../support/admin.js';
+import { consoleSession, type ConsoleSession as Session } from '../support/console.js';
 import { createKeypair, createTenant, requestToken, startTestKeygate, type Tenant, type TestKeygate } from '../support/keygate.js';
 
 /**
@@ -23,18 +23,7 @@ afterAll(() => kg.close());
 /** Without the agent's cookie jar, so each request carries exactly the session given. */
 const http = () => supertest(kg.keygate.callback());
 
-interface Session {
-  readonly cookie: string;
-  readonly csrf: string;
-}
-
-async function signIn(email: string): Promise<Session> {
-  const link = await mintConsoleLink(kg.keygate.config, kg.keygate.keySet(), email, Math.floor(kg.clock.now().getTime() / 1000));
-  const response = await http().post('/console/sign-in').type('form').send({ token: new URL(link).searchParams.get('token')! });
-  const cookie = response.headers['set-cookie']![0]!.split(';')[0]!;
-  const home = await http().get('/console').set('Cookie', cookie);
-  return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(home.text)![1]! };
-}
+const signIn = (email: string) => consoleSession(kg, email);
 
 const get = (session: Session, url: string) => http().get(url).set('Cookie', session.cookie);
 const post = (session: Session, url: string, form: Record<string, string | readonly string[]> = {}) => http().post(url).set('Cookie', session.cookie).type('form').send({ _csrf: session.csrf, ...form });

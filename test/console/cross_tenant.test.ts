@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintConsoleLink } from '../../src/console/sign_in.js';
 import type { PublicJwk } from '../../src/keypairs/public_keys.js';
 import { createUser, type TestUser } from '../support/admin.js';
+import { consoleSession, type ConsoleSession as Session } from '../support/console.js';
 import { createKeypair, OPERATOR, startTestKeygate, type TestKeygate } from '../support/keygate.js';
 import { withRouteList } from '../support/routes.js';
 
@@ -31,11 +31,6 @@ interface Tenant {
   readonly accountId: string;
   readonly environmentId: string;
 }
-interface Session {
-  readonly cookie: string;
-  readonly csrf: string;
-}
-
 beforeAll(async () => {
   const { started, routesUnder } = await withRouteList(() => startTestKeygate());
   kg = started;
@@ -58,14 +53,7 @@ async function tenant(name: string): Promise<Tenant> {
 /** Without the agent's cookie jar, so each request carries exactly the session given. */
 const http = () => supertest(kg.keygate.callback());
 
-async function signIn(email: string): Promise<Session> {
-  const link = await mintConsoleLink(kg.keygate.config, kg.keygate.keySet(), email, Math.floor(kg.clock.now().getTime() / 1000));
-  const response = await http().post('/console/sign-in').type('form').send({ token: new URL(link).searchParams.get('token')! });
-  expect(response.status).toBe(303);
-  const cookie = response.headers['set-cookie']![0]!.split(';')[0]!;
-  const home = await http().get('/console').set('Cookie', cookie);
-  return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(home.text)![1]! };
-}
+const signIn = (email: string) => consoleSession(kg, email);
 
 const post = (session: Session, url: string, form: Record<string, string | readonly string[]>) =>
   http().post(url).set('Cookie', session.cookie).type('form').send({ _csrf: session.csrf, ...form });

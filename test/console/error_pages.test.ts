@@ -2,10 +2,10 @@ import Koa from 'koa';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorPages } from '../../src/console/routes/errors.js';
-import { mintConsoleLink } from '../../src/console/sign_in.js';
 import { KeygateError, type ErrorCode } from '../../src/shared/errors.js';
 import { createLogger } from '../../src/shared/log.js';
 import { createUser, type TestUser } from '../support/admin.js';
+import { consoleSession, type ConsoleSession } from '../support/console.js';
 import { OPERATOR, startTestKeygate, type TestKeygate } from '../support/keygate.js';
 
 /** Every error code with the status the admin API gives it: the console's pages answer the same. */
@@ -43,17 +43,13 @@ describe('console error pages', () => {
 describe('console error pages over HTTP', () => {
   let kg: TestKeygate;
   let operator: TestUser;
-  let session: { cookie: string; csrf: string };
+  let session: ConsoleSession;
   const http = () => supertest(kg.keygate.callback());
 
   beforeAll(async () => {
     kg = await startTestKeygate();
     operator = await createUser(kg.keygate, { operator: true });
-    const link = await mintConsoleLink(kg.keygate.config, kg.keygate.keySet(), operator.email, Math.floor(kg.clock.now().getTime() / 1000));
-    const signedIn = await http().post('/console/sign-in').type('form').send({ token: new URL(link).searchParams.get('token')! });
-    const cookie = signedIn.headers['set-cookie']![0]!.split(';')[0]!;
-    const home = await http().get('/console').set('Cookie', cookie);
-    session = { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(home.text)![1]! };
+    session = await consoleSession(kg, operator.email);
   });
   afterAll(() => kg.close());
 

@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintConsoleLink } from '../../src/console/sign_in.js';
 import { createUser, type TestUser } from '../support/admin.js';
+import { consoleSession, type ConsoleSession } from '../support/console.js';
 import { createTenant, startTestKeygate, type Tenant, type TestKeygate } from '../support/keygate.js';
 
 /**
@@ -13,17 +13,13 @@ import { createTenant, startTestKeygate, type Tenant, type TestKeygate } from '.
 let kg: TestKeygate;
 let tenant: Tenant;
 let admin: TestUser;
-let session: { cookie: string; csrf: string };
+let session: ConsoleSession;
 
 beforeAll(async () => {
   kg = await startTestKeygate();
   tenant = await createTenant(kg.keygate);
   admin = await createUser(kg.keygate, { environments: [{ environmentId: tenant.environmentId, accountId: tenant.accountId }] });
-  const link = await mintConsoleLink(kg.keygate.config, kg.keygate.keySet(), admin.email, Math.floor(kg.clock.now().getTime() / 1000));
-  const signedIn = await http().post('/console/sign-in').type('form').send({ token: new URL(link).searchParams.get('token')! });
-  const cookie = signedIn.headers['set-cookie']![0]!.split(';')[0]!;
-  const home = await http().get('/console').set('Cookie', cookie);
-  session = { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(home.text)![1]! };
+  session = await consoleSession(kg, admin.email);
 });
 afterAll(() => kg.close());
 

@@ -1,7 +1,7 @@
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintConsoleLink } from '../../src/console/sign_in.js';
 import { createUser, type TestUser } from '../support/admin.js';
+import { consoleSession, type ConsoleSession as Session } from '../support/console.js';
 import { createKeypair, createTenant, requestToken, startTestKeygate, type Tenant, type TestKeygate } from '../support/keygate.js';
 
 /**
@@ -26,19 +26,6 @@ afterAll(async () => {
   await a.close();
 });
 
-interface Session {
-  readonly cookie: string;
-  readonly csrf: string;
-}
-
-async function signIn(kg: TestKeygate, email: string): Promise<Session> {
-  const http = supertest(kg.keygate.callback());
-  const link = await mintConsoleLink(kg.keygate.config, kg.keygate.keySet(), email, Math.floor(kg.clock.now().getTime() / 1000));
-  const response = await http.post('/console/sign-in').type('form').send({ token: new URL(link).searchParams.get('token')! });
-  const cookie = response.headers['set-cookie']![0]!.split(';')[0]!;
-  const home = await http.get('/console').set('Cookie', cookie);
-  return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(home.text)![1]! };
-}
 
 const get = (kg: TestKeygate, session: Session, url: string) => supertest(kg.keygate.callback()).get(url).set('Cookie', session.cookie);
 const post = (kg: TestKeygate, session: Session, url: string, form: Record<string, string | readonly string[]>) =>
@@ -58,7 +45,7 @@ function expectSecretNotIn(row: Record<string, unknown>, secret: string) {
 
 describe('the one view of a new secret, across processes', () => {
   it('a rotate through one process is shown once through another, from an encrypted row', async () => {
-    const session = await signIn(a, admin.email);
+    const session = await consoleSession(a, admin.email);
     const { keypair, clientSecret: previous } = await createKeypair(a.keygate, { owner: { environmentId: tenant.environmentId } });
 
     const rotated = await post(a, session, `/console/keypairs/${keypair.clientId}/rotate`, { gracePeriodSeconds: '0', confirm: 'yes' });
@@ -87,7 +74,7 @@ describe('the one view of a new secret, across processes', () => {
   });
 
   it('a create through one process is shown once through another', async () => {
-    const session = await signIn(b, admin.email);
+    const session = await consoleSession(b, admin.email);
     const created = await post(b, session, `/console/environments/${tenant.environmentId}/keypairs/new`, { name: 'made on b', grant: [`read ${b.keygate.catalog.defaultServer!.identifier}`], expiry: 'never' });
     expect(created.status, created.text).toBe(303);
     const location = created.headers.location!;
@@ -108,7 +95,7 @@ describe('the one view of a new secret, across processes', () => {
   });
 
   it('two requests for the same view at once, neither to the process that made it, show it once between them', async () => {
-    const session = await signIn(a, admin.email);
+    const session = await consoleSession(a, admin.email);
     const { keypair } = await createKeypair(a.keygate, { owner: { environmentId: tenant.environmentId } });
     const rotated = await post(a, session, `/console/keypairs/${keypair.clientId}/rotate`, { gracePeriodSeconds: '0', confirm: 'yes' });
     expect(rotated.status, rotated.text).toBe(303);
