@@ -59,11 +59,7 @@ export class ReplayStore {
     while (this.#pending) {
       // In key order, as every process writes: two processes inserting {X, Y} and {Y, X}
       // would each wait for the other's row, and PostgreSQL would abort one batch.
-      const batch = [...this.#pending.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).slice(0, MAX_BATCH_ROWS).map(([key, use]) => {
-        this.#pending!.delete(key);
-        return use;
-      });
-      if (this.#pending.size === 0) this.#pending = undefined;
+      const batch = this.#takeBatch(this.#pending);
       try {
         const won = await this.#insert(batch);
         for (const use of batch) use.resolve(won.has(`${use.issuer}\n${use.jti}`));
@@ -73,6 +69,15 @@ export class ReplayStore {
     }
     this.#writing = false;
     this.#cleanUpNowAndThen(this.clock.now());
+  }
+
+  /** Up to MAX_BATCH_ROWS of the pending ids, taken out of `pending`. */
+  #takeBatch(pending: Map<string, PendingUse>): PendingUse[] {
+    const keys = [...pending.keys()].sort().slice(0, MAX_BATCH_ROWS);
+    const batch = keys.map((key) => pending.get(key)!);
+    for (const key of keys) pending.delete(key);
+    if (pending.size === 0) this.#pending = undefined;
+    return batch;
   }
 
   /** Inserts the batch; returns the ids it won (new, or a row whose JWT had expired). */
