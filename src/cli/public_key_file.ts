@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { PRIVATE_JWK_MEMBERS } from '../shared/jwk.js';
+import { holdsPrivateJwkMember } from '../shared/jwk.js';
 import { UsageError } from './errors.js';
 
 const PRIVATE_KEY_REFUSED = (file: string) => new UsageError(`${file} holds a private key: give its public part (keygate client-key new prints it and writes it with --public-out)`);
@@ -42,6 +42,7 @@ async function readPublicKeyFile(file: string): Promise<Array<Record<string, unk
   }
   const keys = isRecord(parsed) && Array.isArray(parsed.keys) ? (parsed.keys as unknown[]) : [parsed];
   if (!keys.every(isRecord)) throw new UsageError(`--public-key ${file}: a JWK Set's keys must be JWK objects`);
-  if (keys.some((key) => PRIVATE_JWK_MEMBERS.some((member) => key[member] !== undefined))) throw PRIVATE_KEY_REFUSED(file);
+  // Anywhere in the file, not only in the keys read: a private key goes no further than here.
+  if (holdsPrivateJwkMember(parsed)) throw PRIVATE_KEY_REFUSED(file);
   return keys;
 }

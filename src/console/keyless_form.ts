@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { validationFailed, type FieldError } from '../shared/errors.js';
+import { holdsPrivateJwkMember, PRIVATE_JWK_MEMBERS } from '../shared/jwk.js';
 
 /**
  * The console's keyless fields as the admin API's JSON: pasted public keys (PEM, a JWK
@@ -15,8 +16,6 @@ export function credentialChoiceOf(form: URLSearchParams): CredentialChoice {
   return chosen === 'public_key' || chosen === 'federated' ? chosen : 'secret';
 }
 
-/** Members only a private (or symmetric) JWK has. */
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 
 /** Thrown when the paste holds a private key: the form is shown again without it. */
@@ -25,7 +24,7 @@ export const PRIVATE_KEY_MESSAGE = 'is a private key: paste only its public half
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A private member's name as a JSON member, wherever it is: found in pastes that are not JSON too. */
-const PRIVATE_MEMBER_TEXT = new RegExp(`"(?:${PRIVATE_MEMBERS.join('|')})"\\s*:`);
+const PRIVATE_MEMBER_TEXT = new RegExp(`"(?:${PRIVATE_JWK_MEMBERS.join('|')})"\\s*:`);
 
 /**
  * Whether a paste holds a private key, in any form, accepted or not (a trailing comma,
@@ -35,16 +34,10 @@ const PRIVATE_MEMBER_TEXT = new RegExp(`"(?:${PRIVATE_MEMBERS.join('|')})"\\s*:`
 export function holdsPrivateKey(text: string): boolean {
   if (/PRIVATE KEY/.test(text) || PRIVATE_MEMBER_TEXT.test(text)) return true;
   try {
-    return hasPrivateMember(JSON.parse(text));
+    return holdsPrivateJwkMember(JSON.parse(text));
   } catch {
     return false;
   }
-}
-
-function hasPrivateMember(value: unknown): boolean {
-  if (Array.isArray(value)) return value.some(hasPrivateMember);
-  if (!isRecord(value)) return false;
-  return PRIVATE_MEMBERS.some((member) => member in value) || Object.values(value).some(hasPrivateMember);
 }
 
 /**

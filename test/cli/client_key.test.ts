@@ -103,6 +103,12 @@ describe('keygate keypairs create --public-key', () => {
     const refused = await keygate('keypairs', 'create', '--name', 'leaky', '--scopes', 'read', '--public-key', privateFile);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('holds a private key');
+    // A private JWK nested in some other object is caught here too, not first by the server.
+    const nestedFile = path.join(dir, 'nested.json');
+    await writeFile(nestedFile, JSON.stringify({ jwk: privateKey.export({ format: 'jwk' }) }));
+    const nested = await keygate('keypairs', 'create', '--name', 'leaky', '--scopes', 'read', '--public-key', nestedFile);
+    expect(nested.code).toBe(2);
+    expect(nested.stderr).toContain('holds a private key');
     expect((await keygate('keypairs', 'list')).stdout).not.toContain('leaky');
   });
 });
